@@ -1,0 +1,55 @@
+"""Settings, read once from the environment and passed down (nothing reads it at import)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from starlette.config import Config
+
+DEFAULT_SQLITE_PATH = Path("var") / "coalhub.sqlite3"
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the plain URLs operators write and pick the async driver for them."""
+    for plain, driver in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=lambda: sqlite_url(DEFAULT_SQLITE_PATH))
+    dev: bool = False
+    sql_echo: bool = False
+    max_page_size: int = 100
+    default_page_size: int = 20
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        config = Config(environ=dict(os.environ if environ is None else environ))
+        url = config("COALHUB_DATABASE_URL", default="")
+        return cls(
+            database_url=normalise_database_url(url) if url else sqlite_url(DEFAULT_SQLITE_PATH),
+            dev=config("COALHUB_DEV", cast=bool, default=False),
+            sql_echo=config("COALHUB_SQL_ECHO", cast=bool, default=False),
+            max_page_size=config("COALHUB_MAX_PAGE_SIZE", cast=int, default=100),
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
