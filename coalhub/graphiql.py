@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+import anyio
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
@@ -60,7 +61,7 @@ class _BundleFiles(StaticFiles):
     """
 
     async def check_config(self) -> None:
-        if self.directory is not None and not Path(self.directory).exists():
+        if self.directory is not None and not await anyio.Path(self.directory).exists():
             return
         await super().check_config()
 

@@ -1,0 +1,1 @@
+"""Weighbridge indicator bridge: protocols, readers and register maps."""

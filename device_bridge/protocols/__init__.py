@@ -1,0 +1,1 @@
+"""Pure parsers for indicator protocols: bytes in, readings out, no I/O."""

@@ -1,0 +1,57 @@
+"""The typed per-request context: caller, access decision, one database session, loaders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Executable, Result
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from coalhub.auth import Principal
+from coalhub.catalog import Entity
+from coalhub.settings import Settings
+from policies.access import AccessDecision
+from resolvers.scope import scope_predicates
+
+
+@dataclass
+class RequestContext:
+    settings: Settings
+    caller: Principal
+    access: AccessDecision
+    sessionmaker: async_sessionmaker[AsyncSession]
+    statements: int = 0  # counted for audit and for the N+1 tests
+    _session: AsyncSession | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    loaders: dict[Any, Any] = field(default_factory=dict)
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self.sessionmaker()
+        return self._session
+
+    async def execute(self, statement: Executable) -> Result[Any]:
+        # DataLoaders dispatch concurrently; one session runs one statement at a time
+        async with self._lock:
+            self.statements += 1
+            return await self.session.execute(statement)
+
+    def readable(self, entity: Entity) -> Sequence[ColumnElement[bool]]:
+        """WHERE clauses that confine `entity` to the caller's policy domains."""
+        return scope_predicates(entity, self.access.scope)
+
+    async def finish(self, *, commit: bool) -> None:
+        if self._session is None:
+            return
+        try:
+            if commit:
+                await self._session.commit()
+            else:
+                await self._session.rollback()
+        finally:
+            await self._session.close()
+            self._session = None
