@@ -207,7 +207,10 @@ def parse_hikvision_xml(
 def parse_hikvision_multipart(
     body: bytes, content_type: str, *, camera_id: str | None = None, assume_zone: tzinfo = BEIJING
 ) -> HikvisionPush:
-    """A multipart push: one XML part (anpr.xml) plus pictures, which are hashed, not kept."""
+    """A multipart push: one XML part (anpr.xml) and pictures, which are hashed, not kept.
+
+    `content_type` is the request's Content-Type header; the capture's `raw` is the XML part.
+    """
     xml_parts: list[bytes] = []
     pictures: list[Picture] = []
     for part in _multipart_parts(body, content_type):

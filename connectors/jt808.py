@@ -315,24 +315,24 @@ def encode_frame(header: Header, body: bytes) -> bytes:
     if len(body) > _MAX_BODY:
         raise ValueError(f"a body holds at most {_MAX_BODY} bytes, got {len(body)}")
     attributes = len(body) | (header.encryption & 0b111) << 10
-    attributes |= _SPLIT_BIT if header.split else 0
+    attributes |= _SPLIT_BIT if header.split is not None else 0
     attributes |= _V2019_BIT if header.protocol_version is not None else 0
     packet = _pack(">HH", header.msg_id, attributes)
     if header.protocol_version is not None:
         packet += _pack(">B", header.protocol_version)
     packet += _encode_bcd(header.phone, 6 if header.protocol_version is None else 10)
     packet += _pack(">H", header.seq)
-    if header.split:
+    if header.split is not None:
         packet += _pack(">HH", header.split.total, header.split.index)
     packet += body
     return FLAG + escape(packet + bytes([checksum(packet)])) + FLAG
 
 
 def split_frames(buffer: bytes) -> tuple[list[bytes], bytes, int]:
-    """Cut a TCP byte stream into whole, checksum-valid frames.
+    """Cut a TCP byte stream into whole frames that pass `decode_frame`.
 
     Returns (frames, rest, dropped): `rest` is an unfinished frame to prepend to the next
-    read, `dropped` counts the garbage bytes skipped (corrupt frames included).
+    read, `dropped` counts the bytes skipped: garbage, and frames that fail `decode_frame`.
     """
     frames: list[bytes] = []
     dropped = position = 0

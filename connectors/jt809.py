@@ -295,11 +295,11 @@ def _utc_seconds(moment: datetime) -> int:
 def split_frames(
     buffer: bytes, edition: Edition = Edition.V2011, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
 ) -> tuple[list[bytes], bytes, int]:
-    """Cut a TCP byte stream into whole, CRC-valid frames.
+    """Cut a TCP byte stream into whole frames that pass `decode_frame`.
 
     Returns (frames, rest, dropped): `rest` is an unfinished frame to prepend to the next
-    read (dropped instead once longer than `max_frame_bytes`), `dropped` counts the
-    garbage bytes skipped, corrupt frames included.
+    read (dropped instead once longer than `max_frame_bytes`), `dropped` counts the bytes
+    skipped: garbage, and frames that fail `decode_frame`.
     """
     frames: list[bytes] = []
     dropped = position = 0
@@ -421,7 +421,7 @@ def decode_positions(
     return positions
 
 
-def encode_positions(positions: tuple[Position, ...], batch: bool) -> bytes:
+def encode_positions(positions: tuple[Position, ...], *, batch: bool) -> bytes:
     """The data of a location exchange: one position, or a counted batch of them."""
     if not batch and len(positions) != 1:
         raise ValueError("a real-time location carries exactly one position")
@@ -501,7 +501,7 @@ def _read_position_2019(reader: _Reader) -> Position2019:
     except jt808.JT808DecodeError as error:
         raise JT809DecodeError(error.reason, f"embedded 0x0200: {error.detail}") from error
     alarms = tuple(
-        PlatformAlarm(_decode_text(reader.take(_PLATFORM_ID_SIZE)), reader.u32()) for _ in "123"
+        PlatformAlarm(_decode_text(reader.take(_PLATFORM_ID_SIZE)), reader.u32()) for _ in range(3)
     )
     return Position2019(encrypted, location, (alarms[0], alarms[1], alarms[2]))
 

@@ -38,7 +38,7 @@ class CatalogNode(relay.Node):
 
     @classmethod
     def from_row(cls, row: RowMapping) -> Self:
-        return cls(**{f.name: row[f.name] for f in dataclass_fields(cls)})  # type: ignore[arg-type]
+        return cls(**{name: row[name] for name in cls.entity().columns})
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

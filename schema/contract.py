@@ -15,7 +15,9 @@ from schema.enterprise import Enterprise
 from schema.weighing import WeighRecord
 
 
-@strawberry.type(description="A supply contract; guaranteed-supply (保供) contracts are tracked end to end.")
+@strawberry.type(
+    description="A supply contract; guaranteed-supply (保供) contracts are tracked end to end."
+)
 class Contract(CatalogNode):
     entity_name = "Contract"
     id: relay.NodeID[int]

@@ -15,7 +15,9 @@ from schema.district import CoalProduct
 from schema.enterprise import Enterprise
 
 
-@strawberry.type(description="An electronic VAT invoice (数电票); red invoices reverse an original.")
+@strawberry.type(
+    description="An electronic VAT invoice (数电票); red invoices reverse an original."
+)
 class Invoice(CatalogNode):
     entity_name = "Invoice"
     id: relay.NodeID[int]

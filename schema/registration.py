@@ -83,7 +83,9 @@ class RegisterDriverPayload:
     driver: Driver
 
 
-async def register_enterprise(info: Info, input: RegisterEnterpriseInput) -> RegisterEnterprisePayload:  # noqa: A002
+async def register_enterprise(
+    info: Info, input: RegisterEnterpriseInput
+) -> RegisterEnterprisePayload:  # noqa: A002
     fields = r.EnterpriseFields(**vars(input))
     row_id = await r.register_enterprise(info.context, fields)
     return RegisterEnterprisePayload(enterprise=await reload(info, Enterprise, row_id))

@@ -60,6 +60,14 @@ async def resolve_trajectory(
     return await root_connection(info, TrajectoryPoint, filters, first, after)
 
 
+async def resolve_node(info: Info, global_id: relay.GlobalID) -> relay.Node | None:
+    node_type = NODE_TYPES.get(global_id.type_name)
+    if node_type is None:
+        raise BadRequestError("BAD_ID", f"no object type named {global_id.type_name!r}")
+    [found] = await node_type.resolve_nodes(info=info, node_ids=[global_id.node_id])
+    return found
+
+
 @strawberry.input
 class TrajectoryArgs:
     vehicle_id: relay.GlobalID | None = None
@@ -70,8 +78,14 @@ class TrajectoryArgs:
 
 @strawberry.type
 class Query:
-    node: relay.Node | None = relay.node(description="Any object by its global id")
-    nodes: list[relay.Node | None] = relay.node(description="Objects by their global ids")
+    @strawberry.field(description="Any object by its global id")
+    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:  # noqa: A002
+        return await resolve_node(info, id)
+
+    @strawberry.field(description="Objects by their global ids, in the order given")
+    async def nodes(self, info: Info, ids: list[relay.GlobalID]) -> list[relay.Node | None]:
+        return [await resolve_node(info, global_id) for global_id in ids]
+
     me: Caller = strawberry.field(resolver=me, description="The calling client")
 
     @strawberry.field(description="The three districts of Wuhai")
@@ -119,3 +133,28 @@ class Mutation:
 
 # types reachable only through the Node interface must still be in the schema
 EXTRA_TYPES: list[type] = [InvoiceLine]
+
+NODE_TYPES: dict[str, type[CatalogNode]] = {
+    node.entity_name: node
+    for node in (
+        Alert,
+        Booking,
+        Checkpoint,
+        CheckpointPass,
+        CoalProduct,
+        Contract,
+        Device,
+        District,
+        Driver,
+        Enterprise,
+        Invoice,
+        InvoiceLine,
+        Payment,
+        QualitySample,
+        Shipment,
+        Site,
+        TrajectoryPoint,
+        Vehicle,
+        WeighRecord,
+    )
+}

@@ -215,12 +215,13 @@ def test_batch_round_trips_through_a_frame() -> None:
     assert decoded == batch
 
 
+# mirrors the decoder: a south/west bit on a zero coordinate reads as -0.0
 locations = st.builds(
     lambda alarm, status, lat, lon, alt, speed, direction, time, extras: Location(
         alarm=alarm,
         status=status,
-        latitude=(-lat if status & 0b100 else lat) / 1e6,
-        longitude=(-lon if status & 0b1000 else lon) / 1e6,
+        latitude=-(lat / 1e6) if status & 0b100 else lat / 1e6,
+        longitude=-(lon / 1e6) if status & 0b1000 else lon / 1e6,
         altitude_m=alt,
         speed_kmh=speed / 10,
         direction=direction,

@@ -1,0 +1,145 @@
+"""The `coalhub` command: serve, migrate, load the demo, export the schema."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import click
+import uvicorn
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from coalhub import migrate
+from coalhub.settings import Settings
+
+console = Console(stderr=True)
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"
+
+
+@click.group()
+def main() -> None:
+    """coalhub: the GraphQL data-sharing hub of Wuhai's coal supply-and-sales platform."""
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    from coalhub.app import create_app
+
+    console.print(f"GraphiQL: http://{host}:{port}/graphql")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--dev", is_flag=True, help="Relax production hardening (introspection etc.)")
+def serve(host: str, port: int, dev: bool) -> None:
+    """Serve the GraphQL API (POST /graphql) and GraphiQL (GET /graphql)."""
+    settings = Settings.from_environ()
+    _serve(settings.with_overrides(dev=dev or settings.dev), host, port)
+
+
+@main.group()
+def db() -> None:
+    """Database schema management."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    settings = Settings.from_environ()
+    migrate.upgrade(settings, revision)
+    console.print(f"database at {revision}: {_display_url(settings)}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--dev", is_flag=True, help="Relax production hardening (introspection etc.)")
+@click.option("--fresh", is_flag=True, help="Regenerate the demo data even if it exists")
+@click.option("--no-serve", is_flag=True, help="Load the data, do not serve")
+def demo(host: str, port: int, dev: bool, fresh: bool, no_serve: bool) -> None:
+    """Migrate, load a synthetic Wuhai dataset (weeks of city traffic), then serve."""
+    settings = Settings.from_environ()
+    migrate.upgrade(settings)
+    counts = asyncio.run(_load_demo(settings, fresh=fresh))
+    if counts:
+        summary = ", ".join(f"{table} {n:,}" for table, n in counts.items())
+        console.print(f"demo data loaded: {summary}")
+    else:
+        console.print("demo data already present (use --fresh to regenerate)")
+    if not no_serve:
+        _serve(settings.with_overrides(dev=dev or settings.dev), host, port)
+
+
+async def _load_demo(settings: Settings, *, fresh: bool) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from coalhub import models as m
+    from coalhub.db import create_engine
+    from coalhub.synthetic import Scale, clear, generate
+
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            existing = (await connection.execute(select(func.count(m.District.id)))).scalar_one()
+        if existing and not fresh:
+            return {}
+        if existing:
+            await clear(engine)
+        with _progress() as progress:
+            tasks: dict[str, object] = {}
+
+            def report(step: str, done: int, total: int) -> None:
+                task = tasks.get(step)
+                if task is None:
+                    task = tasks[step] = progress.add_task(step, total=total)
+                progress.update(task, completed=done, total=total)  # type: ignore[arg-type]
+
+            return await generate(engine, Scale.demo(), progress=report)
+    finally:
+        await engine.dispose()
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+@main.group("schema")
+def schema_group() -> None:
+    """The GraphQL schema (SDL)."""
+
+
+@schema_group.command("export")
+@click.option("--output", type=click.Path(path_type=Path), default=None, help="Default: stdout")
+@click.option("--check", is_flag=True, help="Fail if schema/schema.graphql is out of date")
+def schema_export(output: Path | None, check: bool) -> None:
+    """Print the SDL, write it to a file, or check the committed copy for drift."""
+    from schema.build import build_schema
+
+    sdl = build_schema().as_str() + "\n"
+    if check:
+        if not SCHEMA_FILE.exists() or SCHEMA_FILE.read_text(encoding="utf-8") != sdl:
+            console.print("schema/schema.graphql is out of date: run `coalhub schema export "
+                          "--output schema/schema.graphql`")
+            sys.exit(1)
+        console.print("schema/schema.graphql is up to date")
+        return
+    if output is None:
+        click.echo(sdl, nl=False)
+    else:
+        output.write_text(sdl, encoding="utf-8")
+
+
+def _display_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.database_url).render_as_string(hide_password=True)
