@@ -98,6 +98,7 @@ class ModbusIndicator:
         self._backoff = Backoff(self.poll.backoff)
         self._client: ModbusBaseClient | None = None
         self._has_connected = False
+        self._failing = False
         self._heartbeat = _HeartbeatWatch(self.poll.heartbeat_timeout)
 
     async def run(self) -> None:
@@ -111,13 +112,16 @@ class ModbusIndicator:
             self._drop_client()
 
     async def _poll_once(self) -> bool:
-        """One poll; False when the device did not answer usefully (back off)."""
+        # False when the device did not answer usefully: the caller backs off
         self.counters.polls += 1
         try:
             registers = await self._read_block()
         except Exception as exc:  # the loop must survive anything the link throws at it
             self._count_failure(exc)
             return False
+        if self._failing:
+            logger.info("%s answers again", self.link)
+            self._failing = False
         self._backoff.reset()
         self._handle(registers, self._clock())
         return True
@@ -194,7 +198,10 @@ class ModbusIndicator:
             # A late answer to a timed-out request would be taken for the next one's:
             # start again on a fresh connection.
             self._drop_client()
-        logger.debug("poll of %s failed: %r", self.link, exc)
+        # one warning per outage, not one per retry
+        log = logger.debug if self._failing else logger.warning
+        log("poll of %s failed: %r", self.link, exc)
+        self._failing = True
 
     def _handle(self, registers: Sequence[int], now: float) -> None:
         register_map = self.register_map

@@ -11,6 +11,7 @@ same path with exponential backoff until it is back.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -84,6 +85,7 @@ class SerialIndicator:
         self._clock = clock
         self._backoff = Backoff(settings.backoff)
         self._has_connected = False
+        self._open_failing = False
         self._last_poll: float | None = None
 
     async def run(self) -> None:
@@ -100,9 +102,12 @@ class SerialIndicator:
             port = await _in_thread(self._open_port)
         except OSError as exc:  # pyserial's SerialException is an OSError
             self.counters.open_failures += 1
-            log = logger.warning if self.counters.open_failures == 1 else logger.debug
+            # one warning per outage, not one per retry
+            log = logger.debug if self._open_failing else logger.warning
             log("cannot open %s: %s", self.settings.url, exc)
+            self._open_failing = True
             return None
+        self._open_failing = False
         if self._has_connected:
             self.counters.reconnects += 1
             logger.info("reopened %s", self.settings.url)
@@ -135,8 +140,9 @@ class SerialIndicator:
                     return
                 self._deliver(data)
         finally:
-            port.close()
-            self.framer.reset()
+            with contextlib.suppress(OSError):  # the device may be gone already
+                port.close()
+            pass
 
     def _deliver(self, data: bytes) -> None:
         if data:
@@ -147,7 +153,7 @@ class SerialIndicator:
             self._sink(reading, received_at)
 
     def _exchange(self, port: _Port) -> bytes:
-        """Runs in a worker thread: poll if due, then wait up to read_timeout for data."""
+        # runs in a worker thread: poll if due, then wait up to read_timeout for data
         request = self.settings.poll_request
         now = self._clock()
         if request is not None and (
@@ -160,7 +166,8 @@ class SerialIndicator:
 
 
 async def _in_thread(call: Callable[[], _T]) -> _T:
-    """Run a blocking call in a worker thread; if cancelled, let it finish first."""
+    # If cancelled, let the call finish (bounded by the read timeout) before
+    # unwinding, so the caller's finally never closes the port under the thread.
     future = asyncio.ensure_future(asyncio.to_thread(call))
     try:
         return await asyncio.shield(future)

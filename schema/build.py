@@ -7,9 +7,10 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import strawberry
-from graphql import GraphQLError, OperationType
+from graphql import GraphQLError
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from coalhub.errors import PublicError
 from resolvers.context import RequestContext
@@ -24,9 +25,13 @@ class RequestSession(SchemaExtension):
     async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
         yield
         context: RequestContext = self.execution_context.context
-        result = self.execution_context.result
-        is_mutation = self.execution_context.operation_type == OperationType.MUTATION
-        await context.finish(commit=is_mutation and result is not None and not result.errors)
+        execution = self.execution_context
+        result = execution.result
+        succeeded = (
+            execution.graphql_document is not None and result is not None and not result.errors
+        )
+        commit = succeeded and execution.operation_type == OperationType.MUTATION
+        await context.finish(commit=commit)
 
 
 def is_public(error: GraphQLError) -> bool:

@@ -141,3 +141,8 @@ async def hub(settings: Settings) -> AsyncIterator[Hub]:
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield Hub(client, counter)
     await app.state.engine.dispose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # hypothesis keeps example databases under the working tree unless told otherwise
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(Path(config.cache._cachedir) / "hypothesis"))  # type: ignore[attr-defined]

@@ -49,7 +49,8 @@ class PtyIndicator:
         self.path.symlink_to(os.ttyname(self._slave))
 
     def unplug(self) -> None:
-        assert self._master is not None and self._slave is not None
+        assert self._master is not None
+        assert self._slave is not None
         os.close(self._master)
         os.close(self._slave)
         self._master = self._slave = None
@@ -92,12 +93,11 @@ class Collected:
         return [reading.weight for reading in self.readings]
 
 
-async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(f"gave up after {timeout} s waiting for {condition.__doc__ or condition}")
-        await asyncio.sleep(0.01)
+async def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    async with asyncio.timeout(seconds):
+        # polling: the counters and collected readings have no change event to await
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
 
 
 @asynccontextmanager

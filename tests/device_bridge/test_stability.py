@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from decimal import Decimal
 
 import pytest
@@ -15,7 +16,7 @@ PERIOD = 0.125  # 8 readings per second; a power of two keeps the time sums exac
 
 
 def feed(
-    detector: StabilityDetector, weights: list[int | None], start: float = 0.0
+    detector: StabilityDetector, weights: Sequence[int | None], start: float = 0.0
 ) -> list[StabilityUpdate]:
     return [
         detector.update(None if weight is None else Decimal(weight), start + i * PERIOD)

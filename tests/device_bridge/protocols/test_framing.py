@@ -5,7 +5,7 @@ import pytest
 
 from device_bridge.protocols import toledo, yaohua_a9, yaohua_a12e
 from device_bridge.protocols.base import Reading, hex_pair, xor_of
-from device_bridge.protocols.framing import FrameSpec, Framer
+from device_bridge.protocols.framing import Framer, FrameSpec
 from device_bridge.protocols.toledo import Parity, ToledoSettings
 
 

@@ -84,7 +84,7 @@ def test_unit_bit_is_a_device_setting() -> None:
 
 def test_leading_blanks_read_as_zeros() -> None:
     reading = toledo.parse(frame(weight=b"  9260", tare=b"     0"))
-    assert (reading.weight, reading.tare) == (9260, 0)
+    assert (reading.weight, reading.tare) == (Decimal(9260), Decimal(0))
 
 
 def test_checksum_is_verified_when_configured() -> None:

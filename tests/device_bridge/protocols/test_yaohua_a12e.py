@@ -48,7 +48,8 @@ def test_manual_vector_parses(frame_vectors: dict[str, Any]) -> None:
 def test_kind_sign_and_point(body: bytes, kind: WeightKind, weight: Decimal) -> None:
     reading = yaohua_a12e.parse(frame(body))
     assert (reading.kind, reading.weight, reading.unit) == (kind, weight, "kg")
-    assert reading.weight is not None and reading.weight.as_tuple() == weight.as_tuple()
+    assert reading.weight is not None
+    assert reading.weight.as_tuple() == weight.as_tuple()
 
 
 @pytest.mark.parametrize("raw", [OVERLOAD_FRAME, UNDERLOAD_FRAME])

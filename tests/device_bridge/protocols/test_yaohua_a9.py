@@ -80,7 +80,8 @@ def test_any_changed_byte_fails_the_xor(position: int) -> None:
 def test_sign_and_decimals_place_the_point(field: bytes, weight: Decimal) -> None:
     reading = yaohua_a9.parse_continuous(continuous_frame(field))
     assert reading.weight == weight
-    assert reading.weight is not None and reading.weight.as_tuple() == weight.as_tuple()
+    assert reading.weight is not None
+    assert reading.weight.as_tuple() == weight.as_tuple()
 
 
 @pytest.mark.parametrize(
@@ -146,9 +147,9 @@ def test_replies_that_are_not_ours_are_rejected(frame: bytes, address: int | Non
 
 def test_reply_framer_cuts_replies_from_a_stream() -> None:
     framer = Framer(yaohua_a9.reply_spec(address=1))
-    stream = b"\x00\xff" + reply_frame(b"A", b"B", b"+0326000") + reply_frame(b"A", b"C", b"+0140000")
-    assert [(r.kind, r.weight) for r in framer.feed(stream)] == [
-        (WeightKind.GROSS, 32600),
-        (WeightKind.TARE, 14000),
+    gross, tare = reply_frame(b"A", b"B", b"+0326000"), reply_frame(b"A", b"C", b"+0140000")
+    assert [(r.kind, r.weight) for r in framer.feed(b"\x00\xff" + gross + tare)] == [
+        (WeightKind.GROSS, Decimal(32600)),
+        (WeightKind.TARE, Decimal(14000)),
     ]
     assert framer.counters.noise_bytes == 2
