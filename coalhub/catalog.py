@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Table
 from coalhub import models as m
 from coalhub.secrecy import Mask, Secrecy
 
-P, I, C, S = Secrecy.PUBLIC, Secrecy.INTERNAL, Secrecy.CONFIDENTIAL, Secrecy.SECRET
+PUBLIC, INTERNAL, CONFIDENTIAL = Secrecy.PUBLIC, Secrecy.INTERNAL, Secrecy.CONFIDENTIAL
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Column:
     """One scalar field: the column it reads, its secrecy level, and its mask if personal."""
 
     column: str
-    secrecy: Secrecy = P
+    secrecy: Secrecy = PUBLIC
     mask: Mask | None = None
 
 
@@ -101,7 +101,7 @@ def _cols(secrecy: Secrecy, *names: str) -> dict[str, Column]:
 
 def _fk(*names: str) -> dict[str, Column]:
     """Foreign keys the executor needs to follow relations; never exposed as fields."""
-    return {name: Column(name, P) for name in names}
+    return {name: Column(name, PUBLIC) for name in names}
 
 
 ENTITIES: dict[str, Entity] = {}
@@ -116,8 +116,8 @@ DISTRICT = _register(
     Entity(
         "District",
         m.District,
-        P,
-        _cols(P, "id", "code", "name", "name_en"),
+        PUBLIC,
+        _cols(PUBLIC, "id", "code", "name", "name_en"),
         relations={"enterprises": Relation("Enterprise", "many", "id", "district_id")},
         district_path=("code",),
     )
@@ -127,13 +127,13 @@ ENTERPRISE = _register(
     Entity(
         "Enterprise",
         m.Enterprise,
-        P,
+        PUBLIC,
         {
-            **_cols(P, "id", "uscc", "name", "kind", "address", "latitude", "longitude"),
-            **_cols(P, "registration_status", "created_at"),
-            "annual_capacity_t": Column("annual_capacity_t", I),
-            "legal_representative": Column("legal_representative", C, Mask.NAME),
-            "contact_phone": Column("contact_phone", C, Mask.PHONE),
+            **_cols(PUBLIC, "id", "uscc", "name", "kind", "address", "latitude", "longitude"),
+            **_cols(PUBLIC, "registration_status", "created_at"),
+            "annual_capacity_t": Column("annual_capacity_t", INTERNAL),
+            "legal_representative": Column("legal_representative", CONFIDENTIAL, Mask.NAME),
+            "contact_phone": Column("contact_phone", CONFIDENTIAL, Mask.PHONE),
             **_fk("district_id"),
         },
         relations={
@@ -160,10 +160,10 @@ SITE = _register(
     Entity(
         "Site",
         m.Site,
-        P,
+        PUBLIC,
         {
-            **_cols(P, "id", "code", "name", "kind", "latitude", "longitude"),
-            **_cols(I, "geofence", "capacity_kg", "last_seen_at"),
+            **_cols(PUBLIC, "id", "code", "name", "kind", "latitude", "longitude"),
+            **_cols(INTERNAL, "geofence", "capacity_kg", "last_seen_at"),
             **_fk("enterprise_id"),
         },
         relations={
@@ -185,10 +185,10 @@ DEVICE = _register(
     Entity(
         "Device",
         m.Device,
-        I,
+        INTERNAL,
         {
-            **_cols(I, "id", "code", "kind", "protocol", "model", "status"),
-            **_cols(I, "last_heartbeat_at", "last_state"),
+            **_cols(INTERNAL, "id", "code", "kind", "protocol", "model", "status"),
+            **_cols(INTERNAL, "last_heartbeat_at", "last_state"),
             **_fk("site_id"),
         },
         relations={"site": Relation("Site", "one", "site_id")},
@@ -202,12 +202,12 @@ VEHICLE = _register(
     Entity(
         "Vehicle",
         m.Vehicle,
-        P,
+        PUBLIC,
         {
-            **_cols(P, "id", "plate", "plate_colour", "status", "axles", "suspension"),
-            **_cols(P, "energy_type", "rated_payload_kg", "curb_weight_kg", "is_combination"),
-            **_cols(P, "tractor_single_drive_axle"),
-            "transport_certificate": Column("transport_certificate", I),
+            **_cols(PUBLIC, "id", "plate", "plate_colour", "status", "axles", "suspension"),
+            **_cols(PUBLIC, "energy_type", "rated_payload_kg", "curb_weight_kg", "is_combination"),
+            **_cols(PUBLIC, "tractor_single_drive_axle"),
+            "transport_certificate": Column("transport_certificate", INTERNAL),
             **_fk("owner_enterprise_id"),
         },
         relations={
@@ -234,12 +234,12 @@ DRIVER = _register(
     Entity(
         "Driver",
         m.Driver,
-        I,
+        INTERNAL,
         {
-            **_cols(I, "id", "licence_class", "qualification_certificate"),
-            "name": Column("name", C, Mask.NAME),
-            "id_number": Column("id_number", C, Mask.ID_NUMBER),
-            "phone": Column("phone", C, Mask.PHONE),
+            **_cols(INTERNAL, "id", "licence_class", "qualification_certificate"),
+            "name": Column("name", CONFIDENTIAL, Mask.NAME),
+            "id_number": Column("id_number", CONFIDENTIAL, Mask.ID_NUMBER),
+            "phone": Column("phone", CONFIDENTIAL, Mask.PHONE),
             **_fk("employer_id"),
         },
         relations={"employer": Relation("Enterprise", "one", "employer_id")},
@@ -253,8 +253,8 @@ PRODUCT = _register(
     Entity(
         "CoalProduct",
         m.CoalProduct,
-        P,
-        _cols(P, "id", "code", "name", "name_en", "category", "rank"),
+        PUBLIC,
+        _cols(PUBLIC, "id", "code", "name", "name_en", "category", "rank"),
     )
 )
 
@@ -262,11 +262,11 @@ CONTRACT = _register(
     Entity(
         "Contract",
         m.Contract,
-        I,
+        INTERNAL,
         {
-            **_cols(I, "id", "number", "quantity_t", "period_start", "period_end"),
-            **_cols(I, "guaranteed_supply", "status"),
-            "unit_price": Column("unit_price", C),
+            **_cols(INTERNAL, "id", "number", "quantity_t", "period_start", "period_end"),
+            **_cols(INTERNAL, "guaranteed_supply", "status"),
+            "unit_price": Column("unit_price", CONFIDENTIAL),
             **_fk("seller_id", "buyer_id", "product_id"),
         },
         relations={
@@ -294,12 +294,14 @@ WEIGH_RECORD = _register(
     Entity(
         "WeighRecord",
         m.WeighRecord,
-        I,
+        INTERNAL,
         {
-            **_cols(I, "id", "ticket_no", "direction", "plate_read", "gross_kg", "tare_kg"),
-            **_cols(I, "net_kg", "gross_at", "tare_at", "weighed_at", "source", "received_at"),
-            "unit_price": Column("unit_price", C),
-            "evidence": Column("evidence", C),
+            **_cols(INTERNAL, "id", "ticket_no", "direction", "plate_read", "gross_kg", "tare_kg"),
+            **_cols(
+                INTERNAL, "net_kg", "gross_at", "tare_at", "weighed_at", "source", "received_at"
+            ),
+            "unit_price": Column("unit_price", CONFIDENTIAL),
+            "evidence": Column("evidence", CONFIDENTIAL),
             **_fk("site_id", "device_id", "contract_id", "vehicle_id", "driver_id"),
             **_fk("product_id", "shipper_id", "consignee_id"),
         },
@@ -336,9 +338,9 @@ SHIPMENT = _register(
     Entity(
         "Shipment",
         m.Shipment,
-        I,
+        INTERNAL,
         {
-            **_cols(I, "id", "matched_at"),
+            **_cols(INTERNAL, "id", "matched_at"),
             **_fk("origin_weigh_record_id", "destination_weigh_record_id"),
             **_fk("exit_checkpoint_pass_id"),
         },
@@ -367,10 +369,10 @@ TRAJECTORY_POINT = _register(
     Entity(
         "TrajectoryPoint",
         m.TrajectoryPoint,
-        I,
+        INTERNAL,
         {
-            **_cols(I, "id", "recorded_at", "latitude", "longitude", "altitude_m"),
-            **_cols(I, "speed_kmh", "heading", "load_state", "source"),
+            **_cols(INTERNAL, "id", "recorded_at", "latitude", "longitude", "altitude_m"),
+            **_cols(INTERNAL, "speed_kmh", "heading", "load_state", "source"),
             **_fk("vehicle_id"),
         },
         relations={"vehicle": Relation("Vehicle", "one", "vehicle_id")},
@@ -389,9 +391,9 @@ CHECKPOINT = _register(
     Entity(
         "Checkpoint",
         m.Checkpoint,
-        P,
+        PUBLIC,
         {
-            **_cols(P, "id", "code", "name", "latitude", "longitude", "on_city_boundary"),
+            **_cols(PUBLIC, "id", "code", "name", "latitude", "longitude", "on_city_boundary"),
             **_fk("district_id"),
         },
         relations={
@@ -410,10 +412,10 @@ CHECKPOINT_PASS = _register(
     Entity(
         "CheckpointPass",
         m.CheckpointPass,
-        I,
+        INTERNAL,
         {
-            **_cols(I, "id", "plate", "plate_colour", "direction", "lane", "passed_at"),
-            **_cols(I, "image_sha256"),
+            **_cols(INTERNAL, "id", "plate", "plate_colour", "direction", "lane", "passed_at"),
+            **_cols(INTERNAL, "image_sha256"),
             **_fk("checkpoint_id", "vehicle_id"),
         },
         relations={
@@ -438,11 +440,11 @@ INVOICE = _register(
     Entity(
         "Invoice",
         m.Invoice,
-        I,
+        INTERNAL,
         {
-            **_cols(I, "id", "number", "kind", "issued_at", "seller_tax_id", "seller_name"),
-            **_cols(I, "buyer_tax_id", "buyer_name"),
-            **_cols(C, "total_amount", "total_tax"),
+            **_cols(INTERNAL, "id", "number", "kind", "issued_at", "seller_tax_id", "seller_name"),
+            **_cols(INTERNAL, "buyer_tax_id", "buyer_name"),
+            **_cols(CONFIDENTIAL, "total_amount", "total_tax"),
             **_fk("seller_id", "buyer_id", "original_invoice_id"),
         },
         relations={
@@ -469,10 +471,10 @@ INVOICE_LINE = _register(
     Entity(
         "InvoiceLine",
         m.InvoiceLine,
-        I,
+        INTERNAL,
         {
-            **_cols(I, "id", "line_no", "item_name", "specification", "unit", "quantity"),
-            **_cols(C, "unit_price", "amount", "tax_rate", "tax_amount"),
+            **_cols(INTERNAL, "id", "line_no", "item_name", "specification", "unit", "quantity"),
+            **_cols(CONFIDENTIAL, "unit_price", "amount", "tax_rate", "tax_amount"),
             **_fk("invoice_id", "product_id"),
         },
         relations={
@@ -489,9 +491,9 @@ PAYMENT = _register(
     Entity(
         "Payment",
         m.Payment,
-        C,
+        CONFIDENTIAL,
         {
-            **_cols(C, "id", "reference", "amount", "paid_at"),
+            **_cols(CONFIDENTIAL, "id", "reference", "amount", "paid_at"),
             **_fk("payer_id", "payee_id", "invoice_id", "contract_id"),
         },
         relations={
@@ -515,11 +517,11 @@ QUALITY_SAMPLE = _register(
     Entity(
         "QualitySample",
         m.QualitySample,
-        I,
+        INTERNAL,
         {
-            **_cols(I, "id", "sample_no", "sampled_at", "laboratory", "total_moisture_pct"),
-            **_cols(I, "ash_pct", "volatile_pct", "sulphur_pct", "calorific_mj_kg"),
-            **_cols(I, "caking_index"),
+            **_cols(INTERNAL, "id", "sample_no", "sampled_at", "laboratory", "total_moisture_pct"),
+            **_cols(INTERNAL, "ash_pct", "volatile_pct", "sulphur_pct", "calorific_mj_kg"),
+            **_cols(INTERNAL, "caking_index"),
             **_fk("enterprise_id", "product_id", "weigh_record_id"),
         },
         relations={
@@ -542,11 +544,11 @@ ALERT = _register(
     Entity(
         "Alert",
         m.Alert,
-        I,
+        INTERNAL,
         {
-            **_cols(I, "id", "kind", "severity", "status", "title", "routed_to"),
-            **_cols(I, "raised_at", "closed_at"),
-            "detail": Column("detail", C),
+            **_cols(INTERNAL, "id", "kind", "severity", "status", "title", "routed_to"),
+            **_cols(INTERNAL, "raised_at", "closed_at"),
+            "detail": Column("detail", CONFIDENTIAL),
             **_fk("district_id", "enterprise_id", "site_id", "vehicle_id", "weigh_record_id"),
         },
         relations={
@@ -574,10 +576,10 @@ BOOKING = _register(
     Entity(
         "Booking",
         m.Booking,
-        I,
+        INTERNAL,
         {
-            **_cols(I, "id", "slot_start", "status", "checked_in_at", "queue_number"),
-            **_cols(I, "priority"),
+            **_cols(INTERNAL, "id", "slot_start", "status", "checked_in_at", "queue_number"),
+            **_cols(INTERNAL, "priority"),
             **_fk("site_id", "vehicle_id", "driver_id", "contract_id"),
         },
         relations={

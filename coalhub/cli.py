@@ -128,8 +128,10 @@ def schema_export(output: Path | None, check: bool) -> None:
     sdl = build_schema().as_str() + "\n"
     if check:
         if not SCHEMA_FILE.exists() or SCHEMA_FILE.read_text(encoding="utf-8") != sdl:
-            console.print("schema/schema.graphql is out of date: run `coalhub schema export "
-                          "--output schema/schema.graphql`")
+            console.print(
+                "schema/schema.graphql is out of date: run `coalhub schema export "
+                "--output schema/schema.graphql`"
+            )
             sys.exit(1)
         console.print("schema/schema.graphql is up to date")
         return

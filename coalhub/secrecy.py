@@ -9,7 +9,7 @@ class Secrecy(enum.StrEnum):
     PUBLIC = "public"  # 公开
     INTERNAL = "internal"  # 内部
     CONFIDENTIAL = "confidential"  # 秘密 (commercial and personal data)
-    SECRET = "secret"  # 机密
+    SECRET = "secret"  # 机密  # noqa: S105 - a secrecy level, not a password
 
     @property
     def rank(self) -> int:

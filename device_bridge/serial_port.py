@@ -142,7 +142,7 @@ class SerialIndicator:
         finally:
             with contextlib.suppress(OSError):  # the device may be gone already
                 port.close()
-            pass
+            self.framer.reset()
 
     def _deliver(self, data: bytes) -> None:
         if data:

@@ -16,6 +16,7 @@ from strawberry.dataloader import DataLoader
 from coalhub.catalog import Entity
 from resolvers.context import RequestContext
 from resolvers.sql import (
+    PARENT_KEY,
     Window,
     count_statement,
     filter_predicates,
@@ -35,7 +36,9 @@ class RowPage:
 
 def _freeze(values: Mapping[str, Any]) -> Hashable:
     return tuple(
-        sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in values.items() if v is not None)
+        sorted(
+            (k, tuple(v) if isinstance(v, list) else v) for k, v in values.items() if v is not None
+        )
     )
 
 
@@ -88,7 +91,7 @@ def children_pages(
         statement = grouped_page_statement(entity, parent_column, parent_ids, where, window)
         grouped: dict[Any, list[RowMapping]] = defaultdict(list)
         for row in (await ctx.execute(statement)).mappings():
-            grouped[row["_parent"]].append(row)
+            grouped[row[PARENT_KEY]].append(row)
         return [
             RowPage(
                 grouped[p][: window.first],
@@ -108,7 +111,7 @@ def children_counts(
     async def load(parent_ids: Sequence[Any]) -> list[int]:
         where = _where(ctx, entity, filters)
         statement = grouped_count_statement(entity, parent_column, parent_ids, where)
-        counts = {row["_parent"]: row["n"] for row in (await ctx.execute(statement)).mappings()}
+        counts = {row[PARENT_KEY]: row["n"] for row in (await ctx.execute(statement)).mappings()}
         return [int(counts.get(p, 0)) for p in parent_ids]
 
     key = ("counts", entity.name, parent_column, _freeze(filters))

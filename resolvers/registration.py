@@ -57,7 +57,7 @@ def coordinates(latitude: float | None, longitude: float | None) -> None:
 
 
 async def existing_id(ctx: RequestContext, model: type[m.Base], **where: Any) -> int | None:
-    columns = model.__table__.c  # type: ignore[attr-defined]
+    columns = model.__table__.c
     statement = select(columns.id).where(*(columns[k] == v for k, v in where.items()))
     found: int | None = (await ctx.execute(statement)).scalar_one_or_none()
     return found
@@ -91,7 +91,9 @@ async def register_enterprise(ctx: RequestContext, data: EnterpriseFields) -> in
     uscc = checked("uscc", lambda: validate_uscc(data.uscc))
     name = text("name", data.name, 128)
     coordinates(data.latitude, data.longitude)
-    phone = data.contact_phone and checked("contactPhone", lambda: validate_phone(data.contact_phone or ""))
+    phone = data.contact_phone and checked(
+        "contactPhone", lambda: validate_phone(data.contact_phone or "")
+    )
     capacity = data.annual_capacity_t
     require("annualCapacityT", capacity is None or capacity >= 0, "out_of_range", "capacity < 0")
     district_id = await existing_id(ctx, m.District, code=data.district_code)
@@ -107,7 +109,7 @@ async def register_enterprise(ctx: RequestContext, data: EnterpriseFields) -> in
         latitude=data.latitude,
         longitude=data.longitude,
         legal_representative=optional_text("legalRepresentative", data.legal_representative, 64),
-        contact_phone=phone or None,
+        contact_phone=phone,
         annual_capacity_t=capacity,
         registration_status=m.RegistrationStatus.PENDING,
     )
@@ -133,9 +135,7 @@ class VehicleFields:
 async def register_vehicle(ctx: RequestContext, data: VehicleFields) -> int:
     plate = checked("plate", lambda: validate_plate(data.plate, data.plate_colour))
     require("axles", 2 <= data.axles <= 8, "out_of_range", "axles must be 2 to 8")
-    require(
-        "ratedPayloadKg", 0 < data.rated_payload_kg <= 100_000, "out_of_range", "payload in kg"
-    )
+    require("ratedPayloadKg", 0 < data.rated_payload_kg <= 100_000, "out_of_range", "payload in kg")
     curb = data.curb_weight_kg
     require("curbWeightKg", curb is None or 0 < curb <= 60_000, "out_of_range", "curb weight in kg")
     certificate = text("transportCertificate", data.transport_certificate, 32)

@@ -24,4 +24,3 @@ def scope_predicates(entity: Entity, scope: RowScope) -> list[ColumnElement[bool
         )
     # a row outside every granted domain, or an entity with no route to one, stays hidden
     return [or_(*allowed) if allowed else false()]
-

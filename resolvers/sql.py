@@ -20,21 +20,28 @@ from sqlalchemy.sql.elements import Label
 from coalhub.catalog import ENTITIES, Entity, Filter, FilterOp
 from coalhub.errors import BadRequestError
 
+# labels of the bookkeeping columns of grouped pages (no catalog column is named like this)
+PARENT_KEY = "parent__key"
+ROW_NUMBER = "row__number"
+
 
 def selected_columns(entity: Entity) -> list[Label[Any]]:
     return [entity.sql(attribute).label(attribute) for attribute in entity.columns]
 
 
 def _compare(column: ColumnElement[Any], op: FilterOp, value: Any) -> ColumnElement[bool]:
+    comparison: ColumnElement[bool]
     if op == "eq":
-        return column == value
-    if op == "in":
-        return column.in_(list(value))
-    if op == "gte":
-        return column >= value
-    if op == "lt":
-        return column < value
-    return column.contains(str(value), autoescape=True)
+        comparison = column == value
+    elif op == "in":
+        comparison = column.in_(list(value))
+    elif op == "gte":
+        comparison = column >= value
+    elif op == "lt":
+        comparison = column < value
+    else:
+        comparison = column.contains(str(value), autoescape=True)
+    return comparison
 
 
 def path_predicate(
@@ -85,7 +92,7 @@ def order_by(entity: Entity) -> list[ColumnElement[Any]]:
     return [key.desc() if ordering.descending else key.asc() for key in keys]
 
 
-def _key_values(entity: Entity, row: Mapping[str, Any]) -> list[Any]:
+def _key_values(entity: Entity, row: Mapping[Any, Any]) -> list[Any]:
     ordering = entity.ordering
     return [row["id"]] if ordering.column == "id" else [row[ordering.column], row["id"]]
 
@@ -96,15 +103,15 @@ def after_predicate(entity: Entity, after: tuple[Any, ...] | None) -> ColumnElem
     ordering = entity.ordering
     descending = ordering.descending
     id_column = entity.column_sql("id")
-    id_beyond = id_column < after[-1] if descending else id_column > after[-1]
+    id_beyond: ColumnElement[bool] = id_column < after[-1] if descending else id_column > after[-1]
     if ordering.column == "id":
         return id_beyond
     column = entity.column_sql(ordering.column)
-    beyond = column < after[0] if descending else column > after[0]
+    beyond: ColumnElement[bool] = column < after[0] if descending else column > after[0]
     return or_(beyond, and_(column == after[0], id_beyond))
 
 
-def encode_cursor(entity: Entity, row: Mapping[str, Any]) -> str:
+def encode_cursor(entity: Entity, row: Mapping[Any, Any]) -> str:
     values = [v.isoformat() if isinstance(v, date) else v for v in _key_values(entity, row)]
     raw = json.dumps([entity.name, *values], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -165,16 +172,18 @@ def grouped_page_statement(
     numbered = (
         select(
             *selected_columns(entity),
-            parent.label("_parent"),
-            func.row_number().over(partition_by=parent, order_by=order_by(entity)).label("_rn"),
+            parent.label(PARENT_KEY),
+            func.row_number()
+            .over(partition_by=parent, order_by=order_by(entity))
+            .label(ROW_NUMBER),
         )
         .where(parent.in_(parent_ids), *where, after_predicate(entity, window.after))
         .subquery()
     )
     return (
         select(numbered)
-        .where(numbered.c._rn <= window.first + 1)
-        .order_by(numbered.c._parent, numbered.c._rn)
+        .where(numbered.c[ROW_NUMBER] <= window.first + 1)
+        .order_by(numbered.c[PARENT_KEY], numbered.c[ROW_NUMBER])
     )
 
 
@@ -183,10 +192,10 @@ def grouped_count_statement(
     parent_column: str,
     parent_ids: Sequence[Any],
     where: Sequence[ColumnElement[bool]],
-) -> Select[Any]:
+) -> Select[object, int]:
     parent = entity.column_sql(parent_column)
     return (
-        select(parent.label("_parent"), func.count().label("n"))
+        select(parent.label(PARENT_KEY), func.count().label("n"))
         .where(parent.in_(parent_ids), *where)
         .group_by(parent)
     )

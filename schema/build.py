@@ -22,7 +22,7 @@ log = logging.getLogger("coalhub.errors")
 class RequestSession(SchemaExtension):
     """The request boundary: a mutation commits only if nothing failed; reads never commit."""
 
-    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_operation(self) -> AsyncIterator[None]:
         yield
         context: RequestContext = self.execution_context.context
         execution = self.execution_context

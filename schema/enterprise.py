@@ -63,7 +63,7 @@ class Enterprise(CatalogNode):
         info: Info,
         first: int | None = None,
         after: str | None = None,
-        filter: WeighRecordFilterRef | None = None,  # noqa: A002 - GraphQL argument name
+        filter: WeighRecordFilterRef | None = None,
     ) -> Connection[WeighRecordRef]:
         return await _weigh_records(info, self, "outbound_weigh_records", first, after, filter)
 
@@ -73,7 +73,7 @@ class Enterprise(CatalogNode):
         info: Info,
         first: int | None = None,
         after: str | None = None,
-        filter: WeighRecordFilterRef | None = None,  # noqa: A002
+        filter: WeighRecordFilterRef | None = None,
     ) -> Connection[WeighRecordRef]:
         return await _weigh_records(info, self, "inbound_weigh_records", first, after, filter)
 
@@ -135,7 +135,7 @@ class Site(CatalogNode):
         info: Info,
         first: int | None = None,
         after: str | None = None,
-        filter: WeighRecordFilterRef | None = None,  # noqa: A002
+        filter: WeighRecordFilterRef | None = None,
     ) -> Connection[WeighRecordRef]:
         return await _weigh_records(info, self, "weigh_records", first, after, filter)
 

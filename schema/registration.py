@@ -85,13 +85,13 @@ class RegisterDriverPayload:
 
 async def register_enterprise(
     info: Info, input: RegisterEnterpriseInput
-) -> RegisterEnterprisePayload:  # noqa: A002
+) -> RegisterEnterprisePayload:
     fields = r.EnterpriseFields(**vars(input))
     row_id = await r.register_enterprise(info.context, fields)
     return RegisterEnterprisePayload(enterprise=await reload(info, Enterprise, row_id))
 
 
-async def register_vehicle(info: Info, input: RegisterVehicleInput) -> RegisterVehiclePayload:  # noqa: A002
+async def register_vehicle(info: Info, input: RegisterVehicleInput) -> RegisterVehiclePayload:
     values = vars(input) | {
         "owner_enterprise_id": local_id("ownerEnterpriseId", input.owner_enterprise_id, Enterprise)
     }
@@ -99,7 +99,7 @@ async def register_vehicle(info: Info, input: RegisterVehicleInput) -> RegisterV
     return RegisterVehiclePayload(vehicle=await reload(info, Vehicle, row_id))
 
 
-async def register_driver(info: Info, input: RegisterDriverInput) -> RegisterDriverPayload:  # noqa: A002
+async def register_driver(info: Info, input: RegisterDriverInput) -> RegisterDriverPayload:
     values = vars(input) | {"employer_id": local_id("employerId", input.employer_id, Enterprise)}
     row_id = await r.register_driver(info.context, r.DriverFields(**values))
     return RegisterDriverPayload(driver=await reload(info, Driver, row_id))

@@ -36,7 +36,7 @@ def connection_field(node: type[CatalogNode], filter_type: type, description: st
         info: Info,
         first: int | None = None,
         after: str | None = None,
-        filter: filter_type | None = None,  # type: ignore[valid-type]  # noqa: A002
+        filter: filter_type | None = None,  # type: ignore[valid-type]
     ) -> Connection[node]:  # type: ignore[valid-type]
         return await root_connection(info, node, filter_values(filter), first, after)
 
@@ -79,7 +79,7 @@ class TrajectoryArgs:
 @strawberry.type
 class Query:
     @strawberry.field(description="Any object by its global id")
-    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:  # noqa: A002
+    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
         return await resolve_node(info, id)
 
     @strawberry.field(description="Objects by their global ids, in the order given")

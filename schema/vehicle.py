@@ -46,8 +46,7 @@ class Vehicle(CatalogNode):
         info: Info,
         first: int | None = None,
         after: str | None = None,
-        filter: Annotated[WeighRecordFilter, strawberry.lazy("schema.weighing")]  # noqa: A002
-        | None = None,
+        filter: Annotated[WeighRecordFilter, strawberry.lazy("schema.weighing")] | None = None,
     ) -> Connection[Annotated[WeighRecord, strawberry.lazy("schema.weighing")]]:
         from schema.weighing import WeighRecord
 

@@ -122,7 +122,8 @@ class Shipment(CatalogNode):
         if origin is None:
             return None
         destination = await related(info, self, "destination", WeighRecord)
-        since, until = trip_window(origin.weighed_at, destination and destination.weighed_at)
+        arrived = None if destination is None else destination.weighed_at
+        since, until = trip_window(origin.weighed_at, arrived)
         vehicle = await related(info, origin, "vehicle", Vehicle)
         if vehicle is None:
             return None

@@ -145,4 +145,6 @@ async def hub(settings: Settings) -> AsyncIterator[Hub]:
 
 def pytest_configure(config: pytest.Config) -> None:
     # hypothesis keeps example databases under the working tree unless told otherwise
-    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(Path(config.cache._cachedir) / "hypothesis"))  # type: ignore[attr-defined]
+    os.environ.setdefault(
+        "HYPOTHESIS_STORAGE_DIRECTORY", str(Path(config.cache._cachedir) / "hypothesis")
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coalhub import models as m
@@ -139,9 +139,7 @@ async def test_a_vehicle_seen_before_registration_becomes_registered(
 ) -> None:
     async with engine.begin() as connection:
         await connection.execute(
-            m.Vehicle.__table__.insert().values(
-                plate="蒙C88888", plate_colour="yellow", status="unregistered"
-            )
+            insert(m.Vehicle).values(plate="蒙C88888", plate_colour="yellow", status="unregistered")
         )
     data = await hub.data(REGISTER_VEHICLE, {"input": vehicle_input()})
     assert data["registerVehicle"]["vehicle"]["status"] == "REGISTERED"
@@ -156,9 +154,7 @@ async def test_registers_a_driver_and_refuses_a_bad_id_number(
     driver = {"name": "王五", "idNumber": "11010519491231002X", "phone": "13912345678"}
     data = await hub.data(REGISTER_DRIVER, {"input": driver})
     assert data["registerDriver"]["driver"]["idNumber"] == "11010519491231002X"
-    bad = await hub.graphql(
-        REGISTER_DRIVER, {"input": driver | {"idNumber": "110105194912310021"}}
-    )
+    bad = await hub.graphql(REGISTER_DRIVER, {"input": driver | {"idNumber": "110105194912310021"}})
     assert error_of(bad) == {
         "code": "INVALID_INPUT",
         "field": "idNumber",
@@ -174,8 +170,6 @@ async def test_a_failing_mutation_rolls_back_its_siblings(hub: Hub, engine: Asyn
       a: registerEnterprise(input: $good) { enterprise { id } }
       b: registerVehicle(input: $bad) { vehicle { id } }
     }"""
-    body = await hub.graphql(
-        document, {"good": enterprise_input(), "bad": vehicle_input(axles=0)}
-    )
+    body = await hub.graphql(document, {"good": enterprise_input(), "bad": vehicle_input(axles=0)})
     assert body["errors"][0]["extensions"]["field"] == "axles"
     assert await count(engine, m.Enterprise) == 0

@@ -29,9 +29,7 @@ query Nested($first: Int!) {
 """
 
 
-async def test_statement_count_does_not_grow_with_page_size(
-    hub: Hub, engine: AsyncEngine
-) -> None:
+async def test_statement_count_does_not_grow_with_page_size(hub: Hub, engine: AsyncEngine) -> None:
     await seed_world(engine, enterprises_per_district=4, weighings_per_site=4)
 
     hub.counter.count = 0
@@ -90,9 +88,9 @@ async def test_filters_by_district_plate_and_time(hub: Hub, engine: AsyncEngine)
     }"""
     in_wuda = (await hub.data(query, {"filter": {"districtCode": "150304"}}))["weighRecords"]
     assert in_wuda["totalCount"] == 8
-    assert {
-        e["node"]["site"]["enterprise"]["district"]["code"] for e in in_wuda["edges"]
-    } == {"150304"}
+    assert {e["node"]["site"]["enterprise"]["district"]["code"] for e in in_wuda["edges"]} == {
+        "150304"
+    }
 
     by_plate = (await hub.data(query, {"filter": {"plate": "蒙C10001"}}))["weighRecords"]
     assert by_plate["totalCount"] == 6
@@ -105,7 +103,9 @@ async def test_filters_by_district_plate_and_time(hub: Hub, engine: AsyncEngine)
 
 @pytest.mark.parametrize("first", [-1, 101])
 async def test_page_size_is_capped(hub: Hub, first: int) -> None:
-    body = await hub.graphql("query($n: Int) { weighRecords(first: $n) { totalCount } }", {"n": first})
+    body = await hub.graphql(
+        "query($n: Int) { weighRecords(first: $n) { totalCount } }", {"n": first}
+    )
     assert body["errors"][0]["extensions"]["code"] == "PAGE_SIZE_EXCEEDED"
 
 
