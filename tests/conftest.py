@@ -145,6 +145,5 @@ async def hub(settings: Settings) -> AsyncIterator[Hub]:
 
 def pytest_configure(config: pytest.Config) -> None:
     # hypothesis keeps example databases under the working tree unless told otherwise
-    os.environ.setdefault(
-        "HYPOTHESIS_STORAGE_DIRECTORY", str(Path(config.cache._cachedir) / "hypothesis")
-    )
+    cache_dir = config.rootpath / ".pytest_cache" / "hypothesis"
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache_dir))
