@@ -10,6 +10,7 @@ import click
 import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coalhub import migrate
 from coalhub.settings import Settings
@@ -79,7 +80,7 @@ async def _load_demo(settings: Settings, *, fresh: bool) -> dict[str, int]:
 
     from coalhub import models as m
     from coalhub.db import create_engine
-    from coalhub.synthetic import Scale, clear, generate
+    from coalhub.synthetic import Scale, generate
 
     engine = create_engine(settings)
     try:
@@ -88,7 +89,7 @@ async def _load_demo(settings: Settings, *, fresh: bool) -> dict[str, int]:
         if existing and not fresh:
             return {}
         if existing:
-            await clear(engine)
+            await _clear(engine)
         with _progress() as progress:
             tasks: dict[str, object] = {}
 
@@ -98,9 +99,18 @@ async def _load_demo(settings: Settings, *, fresh: bool) -> dict[str, int]:
                     task = tasks[step] = progress.add_task(step, total=total)
                 progress.update(task, completed=done, total=total)  # type: ignore[arg-type]
 
-            return await generate(engine, Scale.demo(), progress=report)
+            counts: dict[str, int] = await generate(engine, Scale.demo(), progress=report)
+            return counts
     finally:
         await engine.dispose()
+
+
+async def _clear(engine: AsyncEngine) -> None:
+    from coalhub.models import Base
+
+    async with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            await connection.execute(table.delete())
 
 
 def _progress() -> Progress:
