@@ -1,7 +1,7 @@
 """Migrate a database and load the synthetic Wuhai dataset into it.
 
-    python -m bench.load --database-url URL --days N [--seed S]
-    python -m bench.load --database-url URL --preset demo
+python -m bench.load --database-url URL --days N [--seed S]
+python -m bench.load --database-url URL --preset demo
 """
 
 from __future__ import annotations
