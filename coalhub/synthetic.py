@@ -82,8 +82,8 @@ class Scale:
 
     @classmethod
     def day(cls) -> Scale:
-        """One day of the whole city: ~7,000 loaded trips, ~12,500 tickets, 4,000 trucks."""
-        return cls(day_count=1, enterprises=160, vehicles=4_000, trips_per_day=7_000)
+        """One day of the whole city: ~7,000 loaded hauls, ~12,000 tickets, 4,000 trucks."""
+        return cls(day_count=1, enterprises=160, vehicles=4_000, trips_per_day=7_500)
 
     @classmethod
     def days(cls, n: int) -> Scale:

@@ -1,5 +1,7 @@
 """The domain model: one module per aggregate. Importing this package registers every table."""
 
+# modules whose tables are registered by import (their names are re-exported by each module)
+from coalhub.models import client, connector, policy  # noqa: F401
 from coalhub.models.alert import Alert, AlertKind, AlertStatus
 from coalhub.models.audit import AuditEvent
 from coalhub.models.base import Base
