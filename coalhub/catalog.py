@@ -77,6 +77,8 @@ class Entity:
     relations: Mapping[str, Relation] = field(default_factory=dict)
     filters: Mapping[str, Filter] = field(default_factory=dict)
     ordering: Ordering = Ordering()
+    # reference data (districts, products, checkpoints) is the same for every domain
+    reference: bool = False
     # how a row reaches its policy domains: relation paths ending in the district code and
     # in an enterprise id
     district_path: tuple[str, ...] = ()
@@ -120,6 +122,7 @@ DISTRICT = _register(
         _cols(PUBLIC, "id", "code", "name", "name_en"),
         relations={"enterprises": Relation("Enterprise", "many", "id", "district_id")},
         district_path=("code",),
+        reference=True,
     )
 )
 
@@ -255,6 +258,7 @@ PRODUCT = _register(
         m.CoalProduct,
         PUBLIC,
         _cols(PUBLIC, "id", "code", "name", "name_en", "category", "rank"),
+        reference=True,
     )
 )
 
@@ -405,6 +409,7 @@ CHECKPOINT = _register(
             "on_city_boundary": _f("on_city_boundary"),
         },
         district_path=("district", "code"),
+        reference=True,
     )
 )
 

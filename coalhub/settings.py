@@ -35,6 +35,13 @@ class Settings:
     sql_echo: bool = False
     max_page_size: int = 100
     default_page_size: int = 20
+    # OAuth2 (coalhub.oauth): token issuer and audience, token lifetime, clock-skew leeway,
+    # and how long a process trusts its cached signing keys and active-client set
+    oauth_issuer: str = "urn:coalhub:oauth"
+    oauth_audience: str = "coalhub"
+    access_token_seconds: int = 600
+    token_leeway_seconds: int = 30
+    auth_cache_seconds: float = 5.0
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +52,11 @@ class Settings:
             dev=config("COALHUB_DEV", cast=bool, default=False),
             sql_echo=config("COALHUB_SQL_ECHO", cast=bool, default=False),
             max_page_size=config("COALHUB_MAX_PAGE_SIZE", cast=int, default=100),
+            oauth_issuer=config("COALHUB_OAUTH_ISSUER", default="urn:coalhub:oauth"),
+            oauth_audience=config("COALHUB_OAUTH_AUDIENCE", default="coalhub"),
+            access_token_seconds=config("COALHUB_ACCESS_TOKEN_SECONDS", cast=int, default=600),
+            token_leeway_seconds=config("COALHUB_TOKEN_LEEWAY_SECONDS", cast=int, default=30),
+            auth_cache_seconds=config("COALHUB_AUTH_CACHE_SECONDS", cast=float, default=5.0),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

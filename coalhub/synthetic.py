@@ -105,6 +105,10 @@ class Scale:
         )
 
     @property
+    def start(self) -> datetime:
+        return self.end - timedelta(days=self.day_count)
+
+    @property
     def end_ts(self) -> int:
         return int(self.end.timestamp())
 
@@ -191,7 +195,7 @@ class _Writer:
             raise ValueError(f"generate() needs empty tables; these hold rows: {filled}")
 
     async def write(self, step: str, tables: dict[str, list[Row]]) -> None:
-        """One transaction per step; tables in foreign-key order, executemany in chunks."""
+        # One transaction per step; tables in foreign-key order, executemany in chunks.
         total = sum(len(rows) for rows in tables.values())
         done = 0
         async with self.engine.begin() as conn:
@@ -218,7 +222,7 @@ async def _advance_sequence(conn: AsyncConnection, table: Table) -> None:
 
 
 class _Keys:
-    """Primary keys handed out in generation order, so foreign keys need no round trips."""
+    # Primary keys handed out in generation order, so foreign keys need no round trips.
 
     def __init__(self) -> None:
         self._last: dict[str, int] = {}
@@ -306,7 +310,7 @@ def _offset(point: _Point, km: float, bearing_deg: float) -> _Point:
 
 
 def _along(a: _Point, b: _Point, frac: float, bend: float) -> _Point:
-    """A point on a gently curved road from a to b: `bend` shifts the middle sideways."""
+    # A point on a gently curved road from a to b: `bend` shifts the middle sideways.
     side = bend * math.sin(math.pi * frac)
     return _Point(
         a.lat + (b.lat - a.lat) * frac - (b.lon - a.lon) * side,
@@ -646,7 +650,7 @@ PRODUCTS = (
 
 @dataclass(frozen=True)
 class _Flow:
-    """Who sells what to whom, and how much of the traffic it carries."""
+    # Who sells what to whom, and how much of the traffic it carries.
 
     seller: EnterpriseKind
     buyer: EnterpriseKind
@@ -928,11 +932,11 @@ class _Companies:
             "annual_capacity_t": rng.randrange(*capacity, 10_000) if capacity else None,
             "registration_status": status,
             "created_at": registered,
-            "updated_at": registered + timedelta(days=rng.randint(0, 90)),
+            "updated_at": min(registered + timedelta(days=rng.randint(0, 90)), self.scale.start),
         }
 
 
-# site kinds an enterprise runs: (kind, label, weighs coal)
+# the sites each kind of enterprise runs: (kind, name after the enterprise's short name)
 _SITE_PLAN: dict[EnterpriseKind, tuple[tuple[SiteKind, str], ...]] = {
     K.MINE: ((SiteKind.GATE, "1号门岗"), (SiteKind.WEIGHBRIDGE, "1号地磅"),
              (SiteKind.YARD, "储煤场"), (SiteKind.BELT_SCALE, "主井皮带秤")),
@@ -982,7 +986,7 @@ def _sites_and_devices(
     companies: list[_Company],
     scale: Scale,
 ) -> list[tuple[_Site, int]]:
-    """Creates every site and device; returns weighbridges gone quiet, with their last beat."""
+    # Creates every site and device; returns weighbridges gone quiet, with their last beat.
     offline: list[tuple[_Site, int]] = []
     for company in companies:
         for n, (kind, label) in enumerate(_SITE_PLAN[company.kind], start=1):
@@ -1037,7 +1041,7 @@ def _devices(
     kind: SiteKind,
     scale: Scale,
 ) -> int:
-    """Devices of one site; returns the site's last heartbeat."""
+    # Devices of one site; returns the site's last heartbeat.
     status = rng.choices(
         (DeviceStatus.ONLINE, DeviceStatus.OFFLINE, DeviceStatus.FAULT), weights=(95, 3, 2)
     )[0]
@@ -1091,6 +1095,16 @@ _TRUCK_TYPES = (
     (4, False, 0.10, (12_000, 13_500)),
     (3, False, 0.06, (10_000, 11_500)),
     (2, False, 0.04, (6_500, 7_500)),
+)
+
+
+_REGISTERED_ONLY = (
+    "axles",
+    "suspension",
+    "rated_payload_kg",
+    "curb_weight_kg",
+    "energy_type",
+    "transport_certificate",
 )
 
 
@@ -1154,47 +1168,42 @@ class _Fleet:
         single_drive = combination and axles >= 6 and rng.random() < 0.2
         limit = gross_limit_kg(axles, combination, air, single_drive)
         curb = rng.randrange(*curb_range, 50)
-        payload = (limit - curb - 300) // 100 * 100
-        owner = self._owner(status)
         truck = _Truck(
             id=self.keys.next("vehicle"),
             plate=self._unique_plate(prefix, new_energy),
             colour=PlateColour.YELLOW_GREEN if new_energy else PlateColour.YELLOW,
             limit_kg=limit,
             tare_kg=curb + rng.randrange(100, 350),
-            payload_kg=payload,
+            payload_kg=(limit - curb - 300) // 100 * 100,
         )
+        owner = self._owner(status)
         registered = _registered_at(rng, self.scale)
-        energy = (
-            rng.choice((EnergyType.ELECTRIC,) * 4 + (EnergyType.HYDROGEN,))
-            if new_energy
-            else rng.choices((EnergyType.DIESEL, EnergyType.LNG), weights=(85, 15))[0]
-        )
-        registered_row = status != VehicleStatus.UNREGISTERED
-        self.rows["vehicle"].append(
-            {
-                "id": truck.id,
-                "plate": truck.plate,
-                "plate_colour": truck.colour,
-                "status": status,
-                "axles": axles if registered_row else None,
-                "suspension": (Suspension.AIR if air else Suspension.STEEL)
-                if registered_row
-                else None,
-                "tractor_single_drive_axle": single_drive,
-                "is_combination": combination,
-                "rated_payload_kg": payload if registered_row else None,
-                "curb_weight_kg": curb if registered_row else None,
-                "energy_type": energy if registered_row else None,
-                "transport_certificate": f"{PLATE_PREFIXES[prefix][1]}{truck.id:06d}"
-                if registered_row
-                else None,
-                "owner_enterprise_id": owner.id if owner else None,
-                "created_at": registered,
-                "updated_at": registered,
-            }
-        )
+        row = {
+            "id": truck.id,
+            "plate": truck.plate,
+            "plate_colour": truck.colour,
+            "status": status,
+            "axles": axles,
+            "suspension": Suspension.AIR if air else Suspension.STEEL,
+            "tractor_single_drive_axle": single_drive,
+            "is_combination": combination,
+            "rated_payload_kg": truck.payload_kg,
+            "curb_weight_kg": curb,
+            "energy_type": self._energy(truck.plate, new_energy),
+            "transport_certificate": f"{PLATE_PREFIXES[prefix][1]}{truck.id:06d}",
+            "owner_enterprise_id": owner.id if owner else None,
+            "created_at": registered,
+            "updated_at": registered,
+        }
+        if status == VehicleStatus.UNREGISTERED:  # only what a camera saw is known
+            row.update(dict.fromkeys(_REGISTERED_ONLY))
+        self.rows["vehicle"].append(row)
         return truck, owner
+
+    def _energy(self, plate_no: str, new_energy: bool) -> EnergyType:
+        if new_energy:  # D: battery electric; F: not purely electric (here: fuel cell)
+            return EnergyType.ELECTRIC if plate_no.endswith("D") else EnergyType.HYDROGEN
+        return self.rng.choices((EnergyType.DIESEL, EnergyType.LNG), weights=(85, 15))[0]
 
     def _drivers(self, truck: _Truck, owner: _Company | None) -> None:
         # most trucks run with one driver; a fifth share two who take shifts
@@ -1237,9 +1246,8 @@ def _contracts(
     product_ids: dict[str, int],
     scale: Scale,
 ) -> tuple[list[_Contract], list[float]]:
-    """Active contracts along each flow, plus a few closed or draft ones no truck uses.
-
-    Returns the active ones with cumulative weights for picking the contract of a haul."""
+    # Active contracts along each flow, plus a few closed or draft ones no truck uses; returns
+    # the active ones with cumulative weights for picking the contract of a haul.
     approved = [c for c in companies if c.approved]
     total_weight = sum(f.weight for f in FLOWS)
     target = max(len(FLOWS), round(scale.enterprises * 2.5))
@@ -1336,7 +1344,7 @@ class _Plan:
 
 @dataclass(frozen=True)
 class _Haul:
-    """What one truck carries for whom on one trip."""
+    # What one truck carries for whom on one trip.
 
     truck: _Truck
     driver_id: int
@@ -1355,7 +1363,7 @@ class _Delivery(NamedTuple):
 
 @dataclass(frozen=True)
 class _Weighing:
-    """A weighing remembered for the alerts."""
+    # A weighing remembered for the alerts.
 
     id: int
     site: _Site
@@ -1378,7 +1386,7 @@ TRAFFIC_TABLES = (
 
 
 class _Recorder:
-    """Appends the rows of the traffic tables, dropping whatever falls after the end."""
+    # Appends the rows of the traffic tables, dropping whatever falls after the end.
 
     def __init__(self, rng: random.Random, keys: _Keys, city: _City, scale: Scale) -> None:
         self.rng, self.keys, self.city = rng, keys, city
@@ -1445,7 +1453,7 @@ class _Recorder:
         return record_id
 
     def _price(self, weighing: _Weighing) -> Decimal | None:
-        """The ticket's unit price; remembers overloads and price outliers for the alerts."""
+        # The ticket's unit price; remembers overloads and price outliers for the alerts.
         contract = weighing.haul.contract
         if contract is None:
             return None
@@ -1497,7 +1505,7 @@ class _Recorder:
         )
 
     def booking(self, site: _Site, haul: _Haul, arrive: int, completed: int) -> int:
-        """A completed booking of a loading slot, checked in remotely before arriving."""
+        # A completed booking of a loading slot, checked in remotely before arriving.
         rng = self.rng
         slot = arrive - arrive % 1800
         key = (site.id, (arrive - self.start) // DAY_S)
@@ -1524,7 +1532,7 @@ class _Recorder:
         return booking_id
 
     def open_booking(self, site: _Site, truck: _Truck, slot: int, status: BookingStatus) -> None:
-        """A booking no weighing completed: cancelled, or still ahead at the end."""
+        # A booking no weighing completed: cancelled, or still ahead at the end.
         rng = self.rng
         created = min(slot, self.end) - rng.randrange(2 * 3600, 24 * 3600)
         checked_in = slot - rng.randrange(600, 3600)
@@ -1584,7 +1592,7 @@ class _Recorder:
         return pass_id
 
     def road(self, truck: _Truck, a: _Point, b: _Point, t0: int, t1: int, load: LoadState) -> None:
-        """Positions every interval on a straight-ish road from a to b, in [t0, t1)."""
+        # Positions every interval on a straight-ish road from a to b, in [t0, t1).
         rng = self.rng
         steps = max(1, (t1 - t0) // self.interval)
         kmh = _km(a, b) * ROAD_FACTOR * 3600 / max(t1 - t0, 1)
@@ -1598,7 +1606,7 @@ class _Recorder:
             self._position(truck, at, points[i], noise, speed, heading, load)
 
     def dwell(self, truck: _Truck, point: _Point, t0: int, t1: int, load: LoadState) -> None:
-        """Positions of a parked truck (queueing, loading, unloading) in [t0, t1)."""
+        # Positions of a parked truck (queueing, loading, unloading) in [t0, t1).
         for at in range(t0, t1, STATIONARY_INTERVAL_S):
             noise = _Point(self.rng.gauss(0, 0.00003), self.rng.gauss(0, 0.00003))
             self._position(truck, at, point, noise, 0.0, None, load)
@@ -1640,7 +1648,7 @@ def _priority(truck: _Truck) -> int:
 
 
 class _Traffic:
-    """Plans each day's hauls and lets the fleet run them, one truck at a time."""
+    # plans each day's hauls and lets the fleet run them, one truck at a time
 
     def __init__(self, rng: random.Random, keys: _Keys, city: _City, scale: Scale) -> None:
         self.rng, self.city, self.scale = rng, city, scale
@@ -1708,7 +1716,7 @@ class _Traffic:
         heapq.heappush(self.fleet, (free_at if busy_until is None else busy_until, index))
 
     def _run(self, plan: _Plan, truck: _Truck, anchor: int) -> int | None:
-        """Simulates one haul; returns when the truck is free again, None if it never starts."""
+        # one haul; returns when the truck is free again, None if it never starts
         if anchor >= self.end:
             return None
         driver_id = truck.driver_ids[-1] if self.rng.random() < 0.3 else truck.driver_ids[0]
@@ -1750,18 +1758,19 @@ class _Traffic:
 
     def _transfer(self, plan: _Plan, haul: _Haul, anchor: int) -> int | None:
         site = plan.company.purchase_site
-        if not site.uploads_at(anchor - plan.loading_s):
+        if not site.uploads_at(anchor):
             return None
         self._load_at(plan, site, haul, anchor)
-        yard = plan.company.yard or site
-        arrival = self._drive(haul.truck, site.point, yard.point, anchor + 120)
+        yard = (plan.company.yard or site).point
+        depart, arrival = anchor + 120, anchor + 120 + self.rng.randrange(300, 900)
+        self.record.road(haul.truck, site.point, yard, depart, arrival, LoadState.FULL)
         return arrival + self.rng.randrange(600, 1500)
 
     def _sale(self, plan: _Plan, haul: _Haul, contract: _Contract, anchor: int) -> int | None:
         rng = self.rng
         site = contract.seller.sale_site
         # the platform issues no e-ticket at a site it cannot reach, so the site ships nothing
-        if not site.uploads_at(anchor - plan.loading_s):
+        if not site.uploads_at(anchor):
             return None
         sale, gross, tare = self._load_at(plan, site, haul, anchor)
         self.deliveries.setdefault(contract.id, []).append((anchor, gross - tare))
@@ -1798,7 +1807,7 @@ class _Traffic:
         return delivery.busy_until
 
     def _deliver(self, haul: _Haul, loaded_gross: int, arrival: int, *, record: bool) -> _Delivery:
-        """Queue, weigh in loaded, unload, weigh out empty at the consignee."""
+        # queue, weigh in loaded, unload, weigh out empty at the consignee
         rng, truck = self.rng, haul.truck
         site = haul.consignee.purchase_site
         gross_at = arrival + rng.randrange(300, 2700)
@@ -1828,7 +1837,7 @@ class _Traffic:
         return _to_division(truck.tare_kg + self.rng.gauss(0, 40))
 
     def _drive(self, truck: _Truck, a: _Point, b: _Point, depart: int) -> int:
-        """Loaded drive from a to b, past an inner checkpoint if one is near the way."""
+        # loaded drive from a to b, past an inner checkpoint if one is near the way
         rng = self.rng
         arrival = depart + max(300, round(_km(a, b) * ROAD_FACTOR / rng.uniform(32, 48) * 3600))
         self.record.road(truck, a, b, depart, arrival, LoadState.FULL)
@@ -1911,7 +1920,7 @@ class _Finance:
         for issued, lines in self._invoice_batches(deliveries):
             if rng.random() < _UNINVOICED_SHARE or issued >= self.end:
                 continue  # shipped, not (yet) invoiced
-            invoice = self._invoice(
+            invoice, first_line = self._invoice(
                 contract.seller,
                 contract.buyer,
                 contract.product,
@@ -1922,10 +1931,10 @@ class _Finance:
             if not prepaid:
                 self._pay(invoice, contract)
             if rng.random() < _RED_SHARE:
-                self._red_invoice(invoice, contract)
+                self._red_invoice(invoice, first_line, contract)
 
     def _invoice_batches(self, deliveries: list[tuple[int, int]]) -> list[tuple[int, list[int]]]:
-        """(issue time, net kg per line): one per load, or one line per day every 3 days."""
+        # (issue time, net kg per line): one per load, or one line per day every 3 days.
         rng = self.rng
         if rng.random() < _PER_LOAD_INVOICING:
             return [(at + rng.randrange(600, 7200), [net]) for at, net in deliveries]
@@ -1952,7 +1961,8 @@ class _Finance:
         *,
         kind: InvoiceKind = InvoiceKind.NORMAL,
         original_id: int | None = None,
-    ) -> Row:
+    ) -> tuple[Row, Row]:
+        # the invoice and its first line
         invoice_id = self.keys.next("invoice")
         lines = [
             self._line(invoice_id, n, product, kg, unit_price)
@@ -1977,7 +1987,7 @@ class _Finance:
         }
         self.invoices.append(invoice)
         self.lines.extend(lines)
-        return invoice
+        return invoice, lines[0]
 
     def _line(
         self, invoice_id: int, line_no: int, product: _Product, kg: int, unit_price: Decimal
@@ -2007,10 +2017,9 @@ class _Finance:
             "tax_amount": (amount * VAT_RATE / 100).quantize(CENT, ROUND_HALF_UP),
         }
 
-    def _red_invoice(self, original: Row, contract: _Contract) -> None:
-        """Reverses part of the first line, e.g. after a quality claim."""
+    def _red_invoice(self, original: Row, first: Row, contract: _Contract) -> None:
+        # reverses part of the first line, e.g. after a quality claim
         issued = int(original["issued_at"].timestamp()) + self.rng.randrange(DAY_S, 5 * DAY_S)
-        first = next(line for line in self.lines if line["invoice_id"] == original["id"])
         share = self.rng.choice((Decimal(1), Decimal("0.2"), Decimal("0.1")))
         kg = int(first["quantity"] * share * (1000 if first["unit"] == "吨" else 1))
         if issued < self.end and kg > 0:
@@ -2030,9 +2039,8 @@ class _Finance:
         tonnes = sum(net for _, net in deliveries) / 1000
         amount = Decimal(round(tonnes * float(contract.unit_price) * rng.uniform(0.9, 1.2), -3))
         paid = deliveries[0][0] - rng.randrange(DAY_S, 5 * DAY_S)
-        self._payment(
-            contract.buyer, contract.seller, max(amount, Decimal(10_000)), paid, None, contract.id
-        )
+        amount = max(amount, Decimal(10_000))
+        self._payment(contract.buyer.id, contract.seller.id, amount, paid, None, contract.id)
 
     def _pay(self, invoice: Row, contract: _Contract | None) -> None:
         rng = self.rng
@@ -2052,7 +2060,7 @@ class _Finance:
         for part in parts:
             paid += rng.randrange(3600, 15 * DAY_S)
             if paid < self.end:
-                self._payment_row(
+                self._payment(
                     invoice["buyer_id"],
                     payee_id,
                     part,
@@ -2062,17 +2070,6 @@ class _Finance:
                 )
 
     def _payment(
-        self,
-        payer: _Company,
-        payee: _Company,
-        amount: Decimal,
-        paid: int,
-        invoice_id: int | None,
-        contract_id: int | None,
-    ) -> None:
-        self._payment_row(payer.id, payee.id, amount, paid, invoice_id, contract_id)
-
-    def _payment_row(
         self,
         payer_id: int,
         payee_id: int,
@@ -2097,7 +2094,7 @@ class _Finance:
         )
 
     def _invoices_without_goods(self) -> None:
-        """有票无货: invoices between parties that never moved coal to each other."""
+        # 有票无货: invoices between parties that never moved coal to each other.
         rng = self.rng
         traded = {(c.seller.id, c.buyer.id) for c in self.city.contracts}
         sellers = [
@@ -2118,7 +2115,7 @@ class _Finance:
             loads = [_to_division(rng.uniform(29_000, 34_000)) for _ in range(rng.randint(1, 3))]
             issued = rng.randrange(self.start + 3600, self.end - 3600)
             price = Decimal(rng.randint(*product.price))
-            invoice = self._invoice(seller, buyer, product, loads, issued, price)
+            invoice, _ = self._invoice(seller, buyer, product, loads, issued, price)
             self.without_goods.append(invoice)
             if rng.random() < 0.5:  # the money goes round to make it look real
                 self._pay(invoice, None)
@@ -2128,7 +2125,7 @@ class _Finance:
 
 
 class _Alerts:
-    """A few alerts of every kind, as the alert features will raise them."""
+    # A few alerts of every kind, as the alert features will raise them.
 
     def __init__(
         self,

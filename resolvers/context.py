@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphql import GraphQLError
+from graphql.pyutils import Path
 from sqlalchemy import ColumnElement, Executable, Result
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,6 +29,10 @@ class RequestContext:
     _session: AsyncSession | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     loaders: dict[Any, Any] = field(default_factory=dict)
+    # FORBIDDEN entries, one per denied type or field, added to the response's errors
+    denials: dict[str, GraphQLError] = field(default_factory=dict)
+    # rows returned per type, for the audit trail
+    row_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def session(self) -> AsyncSession:
@@ -39,6 +45,18 @@ class RequestContext:
         async with self._lock:
             self.statements += 1
             return await self.session.execute(statement)
+
+    def deny(self, subject: str, path: Path | None, message: str) -> None:
+        """Record (once per type or field) that the caller was refused `subject`."""
+        if subject not in self.denials:
+            self.denials[subject] = GraphQLError(
+                message,
+                path=None if path is None else path.as_list(),
+                extensions={"code": "FORBIDDEN", "field": subject},
+            )
+
+    def count_rows(self, type_name: str, n: int) -> None:
+        self.row_counts[type_name] = self.row_counts.get(type_name, 0) + n
 
     def readable(self, entity: Entity) -> Sequence[ColumnElement[bool]]:
         """WHERE clauses that confine `entity` to the caller's policy domains."""

@@ -10,7 +10,7 @@ from resolvers.sql import path_predicate
 
 
 def scope_predicates(entity: Entity, scope: RowScope) -> list[ColumnElement[bool]]:
-    if scope.unrestricted:
+    if scope.unrestricted or entity.reference:
         return []
     allowed: list[ColumnElement[bool]] = []
     if scope.district_codes is not None and entity.district_path:

@@ -45,8 +45,23 @@ class CatalogNode(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         ids = [int(i) if i.isdigit() else -1 for i in node_ids]
+        if not readable(info, cls):
+            return [None for _ in ids]
         rows = await rows_by_id(info.context, cls.entity()).load_many(ids)
+        info.context.count_rows(cls.entity_name, sum(row is not None for row in rows))
         return [None if row is None else cls.from_row(row) for row in rows]
+
+
+def readable(info: Info, node: type[CatalogNode]) -> bool:
+    """Whether the caller may read `node`'s type; if not, a FORBIDDEN entry says so."""
+    if info.context.access.can_read_type(node.entity_name):
+        return True
+    info.context.deny(
+        node.entity_name,
+        info.path,
+        f"无权访问 {node.entity_name} 数据 / not permitted to read {node.entity_name}",
+    )
+    return False
 
 
 @strawberry.type(description="A page of a list, with keyset cursors (Relay connection).")
@@ -105,9 +120,12 @@ async def root_connection(
     filters: Mapping[str, Any],
     first: int | None,
     after: str | None,
-) -> Connection[NodeT]:
+) -> Connection[NodeT] | None:
     ctx = info.context
+    if not readable(info, node):
+        return None
     page = await fetch_page(ctx, node.entity(), filters, window(info, node, first, after))
+    ctx.count_rows(node.entity_name, len(page.rows))
     return to_connection(node, page, lambda: count_rows(ctx, node.entity(), filters))
 
 
@@ -119,13 +137,16 @@ async def child_connection(
     filters: Mapping[str, Any],
     first: int | None,
     after: str | None,
-) -> Connection[NodeT]:
+) -> Connection[NodeT] | None:
     ctx = info.context
+    if not readable(info, node):
+        return None
     relation = parent.entity().relations[relation_name]
     key = getattr(parent, relation.local)
     target = node.entity()
     loader = children_pages(ctx, target, relation.remote, filters, window(info, node, first, after))
     page = await loader.load(key)
+    ctx.count_rows(node.entity_name, len(page.rows))
     return to_connection(
         node, page, lambda: children_counts(ctx, target, relation.remote, filters).load(key)
     )
@@ -136,10 +157,13 @@ async def related(
 ) -> NodeT | None:
     relation = parent.entity().relations[relation_name]
     key = getattr(parent, relation.local)
-    if key is None:
+    if key is None or not readable(info, node):
         return None
     row = await rows_by_id(info.context, node.entity()).load(key)
-    return None if row is None else node.from_row(row)
+    if row is None:
+        return None
+    info.context.count_rows(node.entity_name, 1)
+    return node.from_row(row)
 
 
 def filter_values(filter_input: object | None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from strawberry.types.graphql import OperationType
 
 from coalhub.errors import PublicError
 from resolvers.context import RequestContext
+from schema.guard import install_field_guards
 from schema.root import EXTRA_TYPES, Mutation, Query
 
 log = logging.getLogger("coalhub.errors")
@@ -38,6 +39,17 @@ def is_public(error: GraphQLError) -> bool:
     original = error.original_error
     # no original: a parse or validation error about the client's own document
     return original is None or isinstance(original, PublicError)
+
+
+class ReportDenials(SchemaExtension):
+    """Adds the request's FORBIDDEN entries (one per denied type or field) to the errors."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        context: RequestContext = self.execution_context.context
+        if result is not None and context.denials:
+            result.errors = [*(result.errors or []), *context.denials.values()]
 
 
 class MaskUnexpectedErrors(SchemaExtension):
@@ -72,9 +84,17 @@ class CoalhubSchema(strawberry.Schema):
 
 
 def build_schema() -> strawberry.Schema:
-    return CoalhubSchema(
+    schema = CoalhubSchema(
         query=Query,
         mutation=Mutation,
         types=EXTRA_TYPES,
-        extensions=[RequestSession, MaskUnexpectedErrors, ParserCache, ValidationCache],
+        extensions=[
+            RequestSession,
+            ReportDenials,
+            MaskUnexpectedErrors,
+            ParserCache,
+            ValidationCache,
+        ],
     )
+    install_field_guards(schema)
+    return schema

@@ -32,7 +32,7 @@ class Checkpoint(CatalogNode):
     @strawberry.field
     async def passes(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[CheckpointPass]:
+    ) -> Connection[CheckpointPass] | None:
         return await child_connection(info, self, "passes", CheckpointPass, {}, first, after)
 
 

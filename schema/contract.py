@@ -47,7 +47,7 @@ class Contract(CatalogNode):
     @strawberry.field(description="Weighings booked against this contract")
     async def weigh_records(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[WeighRecord]:
+    ) -> Connection[WeighRecord] | None:
         return await child_connection(info, self, "weigh_records", WeighRecord, {}, first, after)
 
 

@@ -25,7 +25,7 @@ class District(CatalogNode):
     @strawberry.field
     async def enterprises(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Annotated[Enterprise, strawberry.lazy("schema.enterprise")]]:
+    ) -> Connection[Annotated[Enterprise, strawberry.lazy("schema.enterprise")]] | None:
         from schema.enterprise import Enterprise
 
         return await child_connection(info, self, "enterprises", Enterprise, {}, first, after)

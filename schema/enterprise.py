@@ -46,13 +46,13 @@ class Enterprise(CatalogNode):
     @strawberry.field
     async def sites(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Site]:
+    ) -> Connection[Site] | None:
         return await child_connection(info, self, "sites", Site, {}, first, after)
 
     @strawberry.field(description="Vehicles the enterprise owns")
     async def vehicles(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Annotated[Vehicle, strawberry.lazy("schema.vehicle")]]:
+    ) -> Connection[Annotated[Vehicle, strawberry.lazy("schema.vehicle")]] | None:
         from schema.vehicle import Vehicle
 
         return await child_connection(info, self, "vehicles", Vehicle, {}, first, after)
@@ -64,7 +64,7 @@ class Enterprise(CatalogNode):
         first: int | None = None,
         after: str | None = None,
         filter: WeighRecordFilterRef | None = None,
-    ) -> Connection[WeighRecordRef]:
+    ) -> Connection[WeighRecordRef] | None:
         return await _weigh_records(info, self, "outbound_weigh_records", first, after, filter)
 
     @strawberry.field(description="Weighings where the enterprise is the consignee")
@@ -74,13 +74,13 @@ class Enterprise(CatalogNode):
         first: int | None = None,
         after: str | None = None,
         filter: WeighRecordFilterRef | None = None,
-    ) -> Connection[WeighRecordRef]:
+    ) -> Connection[WeighRecordRef] | None:
         return await _weigh_records(info, self, "inbound_weigh_records", first, after, filter)
 
     @strawberry.field
     async def quality_samples(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Annotated[QualitySample, strawberry.lazy("schema.quality")]]:
+    ) -> Connection[Annotated[QualitySample, strawberry.lazy("schema.quality")]] | None:
         from schema.quality import QualitySample
 
         return await child_connection(
@@ -95,7 +95,7 @@ async def _weigh_records(
     first: int | None,
     after: str | None,
     filter_input: object | None,
-) -> Connection[WeighRecord]:
+) -> Connection[WeighRecord] | None:
     from schema.base import filter_values
     from schema.weighing import WeighRecord
 
@@ -126,7 +126,7 @@ class Site(CatalogNode):
     @strawberry.field
     async def devices(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Device]:
+    ) -> Connection[Device] | None:
         return await child_connection(info, self, "devices", Device, {}, first, after)
 
     @strawberry.field
@@ -136,7 +136,7 @@ class Site(CatalogNode):
         first: int | None = None,
         after: str | None = None,
         filter: WeighRecordFilterRef | None = None,
-    ) -> Connection[WeighRecordRef]:
+    ) -> Connection[WeighRecordRef] | None:
         return await _weigh_records(info, self, "weigh_records", first, after, filter)
 
 

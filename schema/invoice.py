@@ -49,7 +49,7 @@ class Invoice(CatalogNode):
     @strawberry.field
     async def lines(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[InvoiceLine]:
+    ) -> Connection[InvoiceLine] | None:
         return await child_connection(info, self, "lines", InvoiceLine, {}, first, after)
 
 

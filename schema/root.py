@@ -37,7 +37,7 @@ def connection_field(node: type[CatalogNode], filter_type: type, description: st
         first: int | None = None,
         after: str | None = None,
         filter: filter_type | None = None,  # type: ignore[valid-type]
-    ) -> Connection[node]:  # type: ignore[valid-type]
+    ) -> Connection[node] | None:  # type: ignore[valid-type]
         return await root_connection(info, node, filter_values(filter), first, after)
 
     return strawberry.field(resolver=resolve, description=description)
@@ -51,7 +51,7 @@ async def resolve_trajectory(
     until: datetime | None = None,
     first: int | None = None,
     after: str | None = None,
-) -> Connection[TrajectoryPoint]:
+) -> Connection[TrajectoryPoint] | None:
     if vehicle_id is None and plate is None:
         raise BadRequestError("FILTER_REQUIRED", "give vehicleId or plate")
     filters = filter_values(
@@ -89,11 +89,11 @@ class Query:
     me: Caller = strawberry.field(resolver=me, description="The calling client")
 
     @strawberry.field(description="The three districts of Wuhai")
-    async def districts(self, info: Info) -> Connection[District]:
+    async def districts(self, info: Info) -> Connection[District] | None:
         return await root_connection(info, District, {}, None, None)
 
     @strawberry.field(description="The coal product dictionary")
-    async def products(self, info: Info) -> Connection[CoalProduct]:
+    async def products(self, info: Info) -> Connection[CoalProduct] | None:
         return await root_connection(info, CoalProduct, {}, 100, None)
 
     enterprises = connection_field(Enterprise, EnterpriseFilter, "Registered enterprises")

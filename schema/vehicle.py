@@ -47,7 +47,7 @@ class Vehicle(CatalogNode):
         first: int | None = None,
         after: str | None = None,
         filter: Annotated[WeighRecordFilter, strawberry.lazy("schema.weighing")] | None = None,
-    ) -> Connection[Annotated[WeighRecord, strawberry.lazy("schema.weighing")]]:
+    ) -> Connection[Annotated[WeighRecord, strawberry.lazy("schema.weighing")]] | None:
         from schema.weighing import WeighRecord
 
         filters = filter_values(filter)
@@ -63,7 +63,7 @@ class Vehicle(CatalogNode):
         after: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> Connection[Annotated[Shipment, strawberry.lazy("schema.weighing")]]:
+    ) -> Connection[Annotated[Shipment, strawberry.lazy("schema.weighing")]] | None:
         from schema.base import root_connection
         from schema.weighing import Shipment
 
@@ -78,7 +78,7 @@ class Vehicle(CatalogNode):
         after: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> Connection[Annotated[TrajectoryPoint, strawberry.lazy("schema.trajectory")]]:
+    ) -> Connection[Annotated[TrajectoryPoint, strawberry.lazy("schema.trajectory")]] | None:
         from schema.trajectory import TrajectoryPoint
 
         filters = {"since": since, "until": until}
@@ -94,7 +94,7 @@ class Vehicle(CatalogNode):
         after: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> Connection[Annotated[CheckpointPass, strawberry.lazy("schema.checkpoint")]]:
+    ) -> Connection[Annotated[CheckpointPass, strawberry.lazy("schema.checkpoint")]] | None:
         from schema.checkpoint import CheckpointPass
 
         filters = {"since": since, "until": until}

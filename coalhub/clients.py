@@ -1,0 +1,315 @@
+"""Client management: register, list and revoke the hub's OAuth2 clients.
+
+Each client is one caller (a department app, a district government, an enterprise, a
+site's device bridge). Its secret is generated here, shown once and stored only as a
+scrypt hash. Functions take an `AsyncSession` and never commit: the caller's unit of
+work (the CLI command, later a GraphQL mutation) does."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coalhub.errors import ConflictError, InvalidInputError, NotFoundError
+from coalhub.models.base import utcnow
+from coalhub.models.client import ApiClient
+from coalhub.models.district import District
+from coalhub.models.enterprise import Enterprise, Site, SiteKind
+from coalhub.secrecy import Secrecy
+
+CITY_DEPARTMENTS = (
+    "tax",
+    "energy",
+    "finance",
+    "development_reform",
+    "industry_it",
+    "transport",
+    "police",
+    "market_regulation",
+    "big_data_centre",
+    "municipal_brain",
+)
+DEPARTMENTS = (*CITY_DEPARTMENTS, "district", "enterprise", "device", "auditor", "developer")
+
+# What a token's `scope` may name. Casbin decides what each department may read; scopes
+# say which kinds of call a client makes at all.
+SCOPES = ("read", "write", "ingest", "admin", "audit")
+
+# Least privilege by duty: personal and commercial data (confidential) only where the duty
+# needs it; "secret" only for the police, who identify people and vehicles in full.
+DEFAULT_CLEARANCE: dict[str, Secrecy] = {
+    "tax": Secrecy.CONFIDENTIAL,
+    "energy": Secrecy.INTERNAL,
+    "finance": Secrecy.CONFIDENTIAL,
+    "development_reform": Secrecy.INTERNAL,
+    "industry_it": Secrecy.INTERNAL,
+    "transport": Secrecy.CONFIDENTIAL,
+    "police": Secrecy.SECRET,
+    "market_regulation": Secrecy.CONFIDENTIAL,
+    "big_data_centre": Secrecy.INTERNAL,
+    "municipal_brain": Secrecy.INTERNAL,
+    "district": Secrecy.CONFIDENTIAL,
+    "enterprise": Secrecy.CONFIDENTIAL,
+    "device": Secrecy.INTERNAL,
+    "auditor": Secrecy.CONFIDENTIAL,
+    "developer": Secrecy.PUBLIC,
+}
+DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(CITY_DEPARTMENTS, ("read",)),
+    "district": ("read", "write", "admin"),
+    "enterprise": ("read", "write"),
+    "device": ("ingest",),
+    "auditor": ("read", "audit"),
+    "developer": ("read",),
+}
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a client needs to ask for tokens. The secret exists nowhere else: show it once."""
+
+    client_id: str
+    client_secret: str
+    name: str
+    department: str
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """A registered client as operators see it (never its secret or hash)."""
+
+    name: str
+    client_id: str
+    department: str
+    district_code: str | None
+    enterprise_id: int | None
+    site_id: int | None
+    clearance: Secrecy
+    scopes: tuple[str, ...]
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+# --- secret hashing ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScryptParameters:
+    n: int = 2**14  # 16 MiB of memory and tens of milliseconds per check: slow for guessing
+    r: int = 8
+    p: int = 1
+
+
+SECRET_HASH_PARAMETERS = ScryptParameters()
+
+
+def _scrypt(secret: str, salt: bytes, parameters: ScryptParameters) -> bytes:
+    maxmem = 2 * 128 * parameters.r * parameters.n * parameters.p + 2**20
+    return hashlib.scrypt(
+        secret.encode(),
+        salt=salt,
+        n=parameters.n,
+        r=parameters.r,
+        p=parameters.p,
+        maxmem=maxmem,
+        dklen=32,
+    )
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hash_secret(secret: str, parameters: ScryptParameters = SECRET_HASH_PARAMETERS) -> str:
+    """`scrypt$n$r$p$salt$hash`, with a fresh random salt per secret."""
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(secret, salt, parameters)
+    return f"scrypt${parameters.n}${parameters.r}${parameters.p}${_b64(salt)}${_b64(digest)}"
+
+
+def _parse_hash(encoded: str) -> tuple[ScryptParameters, bytes, bytes]:
+    scheme, n, r, p, salt, digest = encoded.split("$")
+    if scheme != "scrypt":
+        raise ValueError(f"unknown secret hash scheme {scheme!r}")
+    return ScryptParameters(int(n), int(r), int(p)), _unb64(salt), _unb64(digest)
+
+
+def verify_secret(secret: str, encoded: str) -> bool:
+    """Constant-time check of a presented secret against its stored hash."""
+    try:
+        parameters, salt, expected = _parse_hash(encoded)
+    except ValueError:
+        return False
+    return hmac.compare_digest(_scrypt(secret, salt, parameters), expected)
+
+
+def needs_rehash(encoded: str) -> bool:
+    """True when a hash was made with other parameters than today's (upgrade on next use)."""
+    try:
+        parameters, _, _ = _parse_hash(encoded)
+    except ValueError:
+        return True
+    return parameters != SECRET_HASH_PARAMETERS
+
+
+@cache
+def _decoy_hash() -> str:
+    return hash_secret(secrets.token_urlsafe(32))
+
+
+def burn_secret_check(secret: str) -> None:
+    """Spend the time of a real check, so unknown clients cannot be told apart by timing."""
+    verify_secret(secret, _decoy_hash())
+
+
+# --- validation --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Scoping:
+    district_code: str | None
+    enterprise_id: int | None
+    site_id: int | None
+
+
+def _invalid(field: str, reason: str, message: str) -> InvalidInputError:
+    return InvalidInputError(field, reason, message)
+
+
+def _check_name(name: str) -> None:
+    if not NAME_PATTERN.fullmatch(name):
+        raise _invalid(
+            "name",
+            "invalid_name",
+            "a client name is 1-64 letters, digits, '.', '_' or '-', starting with a letter "
+            "or digit",
+        )
+
+
+def _check_department(department: str) -> None:
+    if department not in DEPARTMENTS:
+        raise _invalid(
+            "department",
+            "unknown_department",
+            f"unknown department {department!r}; one of: {', '.join(DEPARTMENTS)}",
+        )
+
+
+def _check_clearance(clearance: str) -> Secrecy:
+    try:
+        return Secrecy(clearance)
+    except ValueError:
+        levels = ", ".join(level.value for level in Secrecy)
+        raise _invalid(
+            "clearance", "unknown_clearance", f"unknown clearance {clearance!r}; one of: {levels}"
+        ) from None
+
+
+def _check_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
+    chosen = tuple(sorted(set(scopes)))
+    unknown = [scope for scope in chosen if scope not in SCOPES]
+    if unknown:
+        raise _invalid(
+            "scopes",
+            "unknown_scope",
+            f"unknown scope {unknown[0]!r}; one of: {', '.join(SCOPES)}",
+        )
+    return chosen
+
+
+def _refuse_extra(department: str, **given: object) -> None:
+    for field, value in given.items():
+        if value is not None:
+            raise _invalid(field, "not_applicable", f"a {department} client takes no {field}")
+
+
+async def _district_scoping(session: AsyncSession, code: str | None) -> _Scoping:
+    if code is None:
+        raise _invalid("district_code", "required", "a district client needs its district code")
+    if await session.scalar(select(District.id).where(District.code == code)) is None:
+        raise _invalid("district_code", "unknown_district", f"no district with code {code!r}")
+    return _Scoping(code, None, None)
+
+
+async def _enterprise_district(session: AsyncSession, enterprise_id: int) -> str | None:
+    statement = (
+        select(District.code)
+        .join(Enterprise, Enterprise.district_id == District.id)
+        .where(Enterprise.id == enterprise_id)
+    )
+    code: str | None = await session.scalar(statement)
+    return code
+
+
+async def _enterprise_scoping(session: AsyncSession, enterprise_id: int | None) -> _Scoping:
+    if enterprise_id is None:
+        raise _invalid("enterprise_id", "required", "an enterprise client needs its enterprise")
+    district_code = await _enterprise_district(session, enterprise_id)
+    if district_code is None:
+        raise _invalid(
+            "enterprise_id", "unknown_enterprise", f"no enterprise with id {enterprise_id}"
+        )
+    return _Scoping(district_code, enterprise_id, None)
+
+
+async def _device_scoping(
+    session: AsyncSession, site_id: int | None, enterprise_id: int | None
+) -> _Scoping:
+    if site_id is None:
+        raise _invalid("site_id", "required", "a device client needs its site")
+    site_enterprise = await session.scalar(select(Site.enterprise_id).where(Site.id == site_id))
+    if site_enterprise is None:
+        raise _invalid("site_id", "unknown_site", f"no site with id {site_id}")
+    if enterprise_id is not None and enterprise_id != site_enterprise:
+        raise _invalid(
+            "enterprise_id",
+            "inconsistent",
+            f"site {site_id} belongs to enterprise {site_enterprise}, not {enterprise_id}",
+        )
+    district_code = await _enterprise_district(session, site_enterprise)
+    return _Scoping(district_code, site_enterprise, site_id)
+
+
+async def _scoping(
+    session: AsyncSession,
+    department: str,
+    district_code: str | None,
+    enterprise_id: int | None,
+    site_id: int | None,
+) -> _Scoping:
+    """Which part of the city a client is confined to; enterprise and device clients carry
+    their enterprise's district too, so district rules apply to them as well."""
+    if department == "district":
+        _refuse_extra(department, enterprise_id=enterprise_id, site_id=site_id)
+        return await _district_scoping(session, district_code)
+    if department == "enterprise":
+        _refuse_extra(department, district_code=district_code, site_id=site_id)
+        return await _enterprise_scoping(session, enterprise_id)
+    if department == "device":
+        _refuse_extra(department, district_code=district_code)
+        return await _device_scoping(session, site_id, enterprise_id)
+    _refuse_extra(
+        department, district_code=district_code, enterprise_id=enterprise_id, site_id=site_id
+    )
+    return _Scoping(None, None, None)
