@@ -123,6 +123,34 @@ def _progress() -> Progress:
     )
 
 
+@main.group()
+def audit() -> None:
+    """The hash-chained audit trail."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check the chain; name the first altered, missing or relinked event."""
+    from coalhub.audit import Broken, verify
+    from coalhub.db import create_engine
+
+    async def run() -> tuple[int, Broken | None]:
+        engine = create_engine(Settings.from_environ())
+        try:
+            return await verify(engine)
+        finally:
+            await engine.dispose()
+
+    checked, broken = asyncio.run(run())
+    if broken is not None:
+        console.print(
+            f"[red]audit chain broken at event {broken.seq}: {broken.reason}[/red] "  # type: ignore[attr-defined]
+            f"({checked} events before it verified)"
+        )
+        sys.exit(1)
+    console.print(f"audit chain intact: {checked} events")
+
+
 @main.group("schema")
 def schema_group() -> None:
     """The GraphQL schema (SDL)."""

@@ -12,6 +12,7 @@ from graphql.pyutils import Path
 from sqlalchemy import ColumnElement, Executable, Result
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from coalhub.audit import AuditLog
 from coalhub.auth import Principal
 from coalhub.catalog import Entity
 from coalhub.settings import Settings
@@ -25,6 +26,7 @@ class RequestContext:
     caller: Principal
     access: AccessDecision
     sessionmaker: async_sessionmaker[AsyncSession]
+    audit: AuditLog | None = None
     statements: int = 0  # counted for audit and for the N+1 tests
     _session: AsyncSession | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 
 import strawberry
-from graphql import GraphQLError
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
+from coalhub.audit import AuditRecord, sha256_json, sha256_text
 from coalhub.errors import PublicError
 from resolvers.context import RequestContext
 from schema.guard import install_field_guards
@@ -39,6 +42,62 @@ def is_public(error: GraphQLError) -> bool:
     original = error.original_error
     # no original: a parse or validation error about the client's own document
     return original is None or isinstance(original, PublicError)
+
+
+class AuditRequests(SchemaExtension):
+    """Hands every operation to the audit log: who, why, what, how much, how it ended."""
+
+    def on_operation(self) -> Iterator[None]:
+        started = time.perf_counter()
+        occurred_at = datetime.now(UTC)
+        yield
+        execution = self.execution_context
+        context: RequestContext = execution.context
+        if context.audit is None:
+            return
+        caller = context.caller
+        document = execution.query or ""
+        context.audit.record(
+            AuditRecord(
+                occurred_at=occurred_at,
+                client_id=caller.client_id,
+                department=caller.department,
+                user_id=caller.user_id,
+                purpose=caller.purpose,
+                operation_name=execution.operation_name,
+                document_sha256=sha256_text(document),
+                variables_sha256=sha256_json(execution.variables or {}),
+                fields=_root_fields(execution),
+                row_counts=dict(context.row_counts),
+                denials=sorted(context.denials),
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                result=_outcome(execution.result, context),
+            )
+        )
+
+
+def _root_fields(execution: ExecutionContext) -> list[str]:
+    document = execution.graphql_document
+    if document is None:
+        return []
+    names = set()
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            for selection in definition.selection_set.selections:
+                if isinstance(selection, FieldNode):
+                    names.add(selection.name.value)
+    return sorted(names)
+
+
+def _outcome(result: object, context: RequestContext) -> str:
+    if result is None:
+        return "error"
+    errors, data = getattr(result, "errors", None), getattr(result, "data", None)
+    if not errors:
+        return "ok"
+    if context.denials and len(errors) == len(context.denials):
+        return "denied" if data is None else "partial"
+    return "error" if data is None else "partial"
 
 
 class ReportDenials(SchemaExtension):
@@ -90,6 +149,7 @@ def build_schema() -> strawberry.Schema:
         types=EXTRA_TYPES,
         extensions=[
             RequestSession,
+            AuditRequests,
             ReportDenials,
             MaskUnexpectedErrors,
             ParserCache,

@@ -15,7 +15,7 @@ from strawberry import relay
 
 from coalhub.errors import BadRequestError
 from schema import enums as _enums  # noqa: F401 - registers the domain enums
-from schema import registration
+from schema import ingest, registration
 from schema.alert import Alert, AlertFilter
 from schema.base import CatalogNode, Connection, Info, filter_values, root_connection
 from schema.booking import Booking, BookingFilter
@@ -128,6 +128,16 @@ class Mutation:
     )
     register_driver = strawberry.mutation(
         resolver=registration.register_driver, description="R1: register a driver"
+    )
+    ingest_weigh_records = strawberry.mutation(
+        resolver=ingest.ingest_weigh_records,
+        description="R2: a site bridge delivers completed weighings (at most 500); device "
+        "clients only, for their own site. Redelivery is harmless: one result per record",
+    )
+    report_device_status = strawberry.mutation(
+        resolver=ingest.report_device_status,
+        description="R2: a site bridge reports its devices' state (heartbeat); device "
+        "clients only, for their own site",
     )
 
 

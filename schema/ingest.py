@@ -1,0 +1,166 @@
+"""Ingestion by site device bridges: batches of weigh records and device heartbeats (R2)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TypeVar
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from coalhub.identifiers import PlateColour
+from coalhub.models import DeviceKind, DeviceStatus, WeighDirection
+from resolvers import ingest as r
+from schema.base import Info
+from schema.enterprise import Device
+from schema.weighing import WeighRecord
+
+strawberry.enum(
+    r.IngestStatus,
+    description="ACCEPTED: stored now; DUPLICATE: stored before under the same key (a "
+    "harmless redelivery); REJECTED: not stored, see reason and field",
+)
+
+
+@strawberry.input(description="One completed weighing (tare and gross) from a site's bridge")
+class WeighRecordInput:
+    idempotency_key: str = strawberry.field(
+        description="The bridge's record UUID: a redelivery under the same key stores nothing"
+    )
+    ticket_no: str
+    site_id: relay.GlobalID
+    direction: WeighDirection
+    plate: str = strawberry.field(description="The plate as the gate camera read it")
+    plate_colour: PlateColour
+    product_code: str
+    gross_kg: int
+    gross_at: datetime
+    tare_kg: int
+    tare_at: datetime
+    shipper_uscc: str
+    consignee_uscc: str
+    device_code: str | None = strawberry.field(default=None, description="The indicator")
+    contract_number: str | None = None
+    booking_id: relay.GlobalID | None = None
+    unit_price: Decimal | None = strawberry.field(default=None, description="Yuan per tonne")
+    evidence: JSON | None = strawberry.field(
+        default=None,
+        description="Raw indicator frames of the stable windows (hex), image hashes, timings",
+    )
+
+
+@strawberry.type(description="What became of one item of an ingestion batch")
+class IngestResult:
+    index: int = strawberry.field(description="Position of the item in the batch")
+    key: str = strawberry.field(description="The item's idempotency key or device code")
+    status: r.IngestStatus
+    field: str | None = strawberry.field(description="The rejected input field")
+    reason: str | None = strawberry.field(description="Stable code of the rejection")
+    message: str | None
+    row_id: strawberry.Private[int | None]
+
+
+@strawberry.type(description="What became of one weigh record of the batch")
+class WeighRecordResult(IngestResult):
+    @strawberry.field(description="The stored record (ACCEPTED or DUPLICATE)")
+    def weigh_record_id(self) -> relay.GlobalID | None:
+        return None if self.row_id is None else relay.GlobalID("WeighRecord", str(self.row_id))
+
+    @strawberry.field(description="The stored record (ACCEPTED or DUPLICATE)")
+    async def weigh_record(self, info: Info) -> WeighRecord | None:
+        if self.row_id is None:
+            return None
+        [node] = await WeighRecord.resolve_nodes(info=info, node_ids=[str(self.row_id)])
+        return node
+
+
+@strawberry.type(description="One result per weigh record, in the order sent")
+class IngestWeighRecordsPayload:
+    results: list[WeighRecordResult]
+
+
+@strawberry.input(description="The state of one device at the site, as its bridge sees it")
+class DeviceStatusInput:
+    site_id: relay.GlobalID
+    device_code: str
+    status: DeviceStatus
+    protocol: str = strawberry.field(description="e.g. yaohua_a9, toledo, modbus_tcp, bridge")
+    kind: DeviceKind = DeviceKind.INDICATOR
+    model: str | None = None
+    reported_at: datetime | None = strawberry.field(default=None, description="Bridge clock")
+    state: JSON | None = strawberry.field(
+        default=None, description="Counters, last reading, outbox backlog: kept as lastState"
+    )
+
+
+@strawberry.type(description="What became of one device report")
+class DeviceStatusResult(IngestResult):
+    @strawberry.field
+    async def device(self, info: Info) -> Device | None:
+        if self.row_id is None:
+            return None
+        [node] = await Device.resolve_nodes(info=info, node_ids=[str(self.row_id)])
+        return node
+
+
+@strawberry.type(description="One result per device report, in the order sent")
+class ReportDeviceStatusPayload:
+    results: list[DeviceStatusResult]
+
+
+ResultT = TypeVar("ResultT", bound=IngestResult)
+
+
+def local_id(value: relay.GlobalID | None, type_name: str) -> int | None:
+    """The row id inside a global id of the expected type; None for anything else."""
+    if value is None or value.type_name != type_name or not value.node_id.isdigit():
+        return None
+    return int(value.node_id)
+
+
+async def ingest_weigh_records(
+    info: Info, records: list[WeighRecordInput]
+) -> IngestWeighRecordsPayload:
+    fields = [
+        r.WeighRecordFields(
+            **vars(record)
+            | {
+                "site_id": local_id(record.site_id, "Site"),
+                "booking_id": _booking_id(record.booking_id),
+            }
+        )
+        for record in records
+    ]
+    outcomes = await r.ingest_weigh_records(info.context, fields)
+    return IngestWeighRecordsPayload(results=[_result(WeighRecordResult, o) for o in outcomes])
+
+
+def _booking_id(value: relay.GlobalID | None) -> int | None:
+    if value is None:
+        return None
+    return local_id(value, "Booking") or -1  # -1: rejected as "not a Booking id"
+
+
+async def report_device_status(
+    info: Info, reports: list[DeviceStatusInput]
+) -> ReportDeviceStatusPayload:
+    fields = [
+        r.DeviceStatusFields(**vars(report) | {"site_id": local_id(report.site_id, "Site")})
+        for report in reports
+    ]
+    outcomes = await r.report_device_status(info.context, fields)
+    return ReportDeviceStatusPayload(results=[_result(DeviceStatusResult, o) for o in outcomes])
+
+
+def _result(kind: type[ResultT], outcome: r.IngestOutcome) -> ResultT:
+    return kind(
+        index=outcome.index,
+        key=outcome.key,
+        status=outcome.status,
+        field=outcome.field,
+        reason=outcome.reason,
+        message=outcome.message,
+        row_id=outcome.row_id,
+    )
