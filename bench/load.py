@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     loaded = time.perf_counter()
     _print_counts(counts)
     print(f"scale: {scale}")
-    print(f"migrate {migrated - started:.1f} s, generate {loaded - migrated:.1f} s")
+    print(f"migrate {migrated - started:.1f} s, generate and ANALYZE {loaded - migrated:.1f} s")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,8 +66,10 @@ async def _load(settings: Settings, scale: Scale, seed: int) -> dict[str, int]:
 
 
 def _show_progress(step: str, done: int, total: int) -> None:
-    end = "\n" if done == total else ""
-    print(f"\r{step}: {done:,}/{total:,} rows", end=end, file=sys.stderr, flush=True)
+    finished = done == total
+    if finished or sys.stderr.isatty():  # a log gets one line per step, a terminal a counter
+        end = "\n" if finished else ""
+        print(f"\r{step}: {done:,}/{total:,} rows", end=end, file=sys.stderr, flush=True)
 
 
 def _print_counts(counts: dict[str, int]) -> None:

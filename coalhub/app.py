@@ -1,29 +1,47 @@
-"""The composition root: `create_app(settings)` wires storage, policies and the GraphQL API."""
+"""The composition root: `create_app(settings)` wires storage, identity, policies, audit and
+the GraphQL API. Nothing here reads the environment."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Protocol
+from urllib.parse import unquote
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from coalhub.auth import DEVELOPER
+from coalhub.audit import AuditLog
+from coalhub.auth import Principal
 from coalhub.db import create_engine, create_sessionmaker
 from coalhub.graphiql import graphiql_html, static_mount
 from coalhub.settings import Settings
-from policies.access import unrestricted
+from policies.enforcer import PolicyStore, seed_if_empty
 from resolvers.context import RequestContext
 from schema.build import build_schema
 
 
+class Authenticator(Protocol):
+    async def principal(
+        self, authorization: str | None, user_id: str | None, purpose: str | None
+    ) -> Principal:
+        """The caller of a request, or raise the authenticator's Unauthenticated error."""
+
+
 class CoalhubGraphQL(GraphQL[RequestContext, None]):
-    def __init__(self, settings: Settings, sessionmaker: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        policies: PolicyStore,
+        audit: AuditLog,
+    ) -> None:
         super().__init__(
             build_schema(),
             graphql_ide="graphiql",
@@ -31,6 +49,8 @@ class CoalhubGraphQL(GraphQL[RequestContext, None]):
         )
         self.settings = settings
         self.sessionmaker = sessionmaker
+        self.policies = policies
+        self.audit = audit
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql_html(str(request.url.path)))
@@ -38,12 +58,59 @@ class CoalhubGraphQL(GraphQL[RequestContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
+        principal: Principal = request.state.principal
         return RequestContext(
             settings=self.settings,
-            caller=DEVELOPER,
-            access=unrestricted(self.settings.max_page_size),
+            caller=principal,
+            access=await self.policies.decision_for(principal),
             sessionmaker=self.sessionmaker,
+            audit=self.audit,
         )
+
+
+class AuthenticatedEndpoint:
+    """POST /graphql answers only authenticated callers; GET serves the GraphiQL page."""
+
+    def __init__(
+        self, app: CoalhubGraphQL, authenticator: Authenticator, unauthenticated: type[Exception]
+    ) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.unauthenticated = unauthenticated
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] != "GET":
+            request = Request(scope, receive)
+            headers = request.headers
+            try:
+                principal = await self.authenticator.principal(
+                    headers.get("authorization"),
+                    _header_text(headers.get("x-user-id")),
+                    _header_text(headers.get("x-purpose")),
+                )
+            except self.unauthenticated:
+                await unauthenticated_response()(scope, receive, send)
+                return
+            scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+
+def _header_text(value: str | None) -> str | None:
+    # headers are Latin-1: Chinese purposes arrive percent-encoded
+    return unquote(value).strip() or None if value else None
+
+
+def unauthenticated_response() -> Response:
+    # one message for every failure: nothing tells an attacker which check refused it
+    return JSONResponse(
+        {
+            "errors": [
+                {"message": "未认证 / not authenticated", "extensions": {"code": "UNAUTHENTICATED"}}
+            ]
+        },
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer realm="coalhub"'},
+    )
 
 
 async def healthz(request: Request) -> Response:
@@ -51,24 +118,36 @@ async def healthz(request: Request) -> Response:
 
 
 def create_app(settings: Settings) -> Starlette:
+    from coalhub.oauth import Unauthenticated, build_auth
+
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
-    graphql = CoalhubGraphQL(settings, sessionmaker)
+    policies = PolicyStore(sessionmaker, max_page_size=settings.max_page_size)
+    audit = AuditLog(engine)
+    auth = build_auth(settings, sessionmaker)
+    graphql = CoalhubGraphQL(settings, sessionmaker, policies, audit)
+    endpoint = AuthenticatedEndpoint(graphql, auth.verifier, Unauthenticated)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await engine.dispose()
+        async with sessionmaker.begin() as session:
+            await seed_if_empty(session)
+        audit.start()
+        try:
+            yield
+        finally:
+            await audit.close()
+            await engine.dispose()
 
-    app = Starlette(
-        debug=False,
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
-            static_mount(),
-        ],
-        lifespan=lifespan,
-    )
+    routes: list[BaseRoute] = [
+        Route("/graphql", endpoint, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        *auth.routes,
+        static_mount(),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.audit = audit
+    app.state.policies = policies
     return app

@@ -144,7 +144,7 @@ def audit_verify() -> None:
     checked, broken = asyncio.run(run())
     if broken is not None:
         console.print(
-            f"[red]audit chain broken at event {broken.seq}: {broken.reason}[/red] "  # type: ignore[attr-defined]
+            f"[red]audit chain broken at event {broken.seq}: {broken.reason}[/red] "
             f"({checked} events before it verified)"
         )
         sys.exit(1)

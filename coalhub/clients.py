@@ -313,3 +313,146 @@ async def _scoping(
         department, district_code=district_code, enterprise_id=enterprise_id, site_id=site_id
     )
     return _Scoping(None, None, None)
+
+
+# --- operations --------------------------------------------------------------------------
+
+
+def _info(row: ApiClient) -> ClientInfo:
+    return ClientInfo(
+        name=row.name,
+        client_id=row.client_id,
+        department=row.department,
+        district_code=row.district_code,
+        enterprise_id=row.enterprise_id,
+        site_id=row.site_id,
+        clearance=Secrecy(row.clearance),
+        scopes=tuple(row.scopes),
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+async def _row_by_name(session: AsyncSession, name: str) -> ApiClient:
+    row = await session.scalar(select(ApiClient).where(ApiClient.name == name))
+    if row is None:
+        raise NotFoundError(f"no client named {name!r}", field="name", reason="unknown_client")
+    return row
+
+
+async def create_client(
+    session: AsyncSession,
+    name: str,
+    department: str,
+    district_code: str | None = None,
+    enterprise_id: int | None = None,
+    site_id: int | None = None,
+    clearance: str | None = None,
+    scopes: Iterable[str] | None = None,
+) -> Credentials:
+    """Register a client; clearance and scopes default to the department's (see
+    DEFAULT_CLEARANCE, DEFAULT_SCOPES). Raises InvalidInputError (field, reason) for bad
+    input and ConflictError when the name is taken."""
+    _check_name(name)
+    _check_department(department)
+    level = _check_clearance(clearance or DEFAULT_CLEARANCE[department])
+    chosen_scopes = _check_scopes(DEFAULT_SCOPES[department] if scopes is None else scopes)
+    scoping = await _scoping(session, department, district_code, enterprise_id, site_id)
+    if await session.scalar(select(ApiClient.id).where(ApiClient.name == name)) is not None:
+        raise ConflictError("name", f"a client named {name!r} already exists")
+    secret = secrets.token_urlsafe(32)
+    row = ApiClient(
+        client_id=secrets.token_urlsafe(18),
+        name=name,
+        department=department,
+        district_code=scoping.district_code,
+        enterprise_id=scoping.enterprise_id,
+        site_id=scoping.site_id,
+        clearance=level,
+        scopes=list(chosen_scopes),
+        secret_hash=hash_secret(secret),
+    )
+    session.add(row)
+    try:
+        async with session.begin_nested():  # a concurrent insert of the same name lands here
+            await session.flush()
+    except IntegrityError:
+        raise ConflictError("name", f"a client named {name!r} already exists") from None
+    return Credentials(row.client_id, secret, name, department)
+
+
+async def list_clients(session: AsyncSession) -> list[ClientInfo]:
+    rows = await session.scalars(select(ApiClient).order_by(ApiClient.name))
+    return [_info(row) for row in rows]
+
+
+async def revoke_client(session: AsyncSession, name: str) -> ClientInfo:
+    """Refuse the client new tokens at once; its live tokens stop verifying within
+    `Settings.auth_cache_seconds` (each process re-reads the active clients that often).
+    Revoking twice keeps the first revocation time."""
+    row = await _row_by_name(session, name)
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        await session.flush()
+    return _info(row)
+
+
+async def rotate_secret(session: AsyncSession, name: str) -> Credentials:
+    """Give a client a new secret (the old one stops working at once)."""
+    row = await _row_by_name(session, name)
+    secret = secrets.token_urlsafe(32)
+    row.secret_hash = hash_secret(secret)
+    await session.flush()
+    return Credentials(row.client_id, secret, row.name, row.department)
+
+
+# --- demo --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _DemoClient:
+    name: str
+    department: str
+    district_code: str | None = None
+    enterprise_id: int | None = None
+    site_id: int | None = None
+
+
+async def _demo_plan(session: AsyncSession) -> list[_DemoClient]:
+    plan = [_DemoClient(f"demo-{code}", code) for code in CITY_DEPARTMENTS]
+    for code in await session.scalars(select(District.code).order_by(District.code)):
+        plan.append(_DemoClient(f"demo-district-{code}", "district", district_code=code))
+    enterprise_id = await session.scalar(select(Enterprise.id).order_by(Enterprise.id).limit(1))
+    if enterprise_id is not None:
+        plan.append(_DemoClient("demo-enterprise", "enterprise", enterprise_id=enterprise_id))
+    site_id = await session.scalar(
+        select(Site.id).where(Site.kind == SiteKind.WEIGHBRIDGE).order_by(Site.id).limit(1)
+    )
+    if site_id is not None:
+        plan.append(_DemoClient("demo-device", "device", site_id=site_id))
+    plan += [_DemoClient("demo-auditor", "auditor"), _DemoClient("demo-developer", "developer")]
+    return plan
+
+
+async def ensure_demo_clients(session: AsyncSession) -> list[Credentials]:
+    """One client per department, per district in the database, for the first enterprise
+    and the first weighbridge site, with the department defaults. Idempotent by name: an
+    existing client keeps its id and gets a fresh secret (old secrets cannot be shown);
+    a revoked demo client stays revoked and is left out."""
+    issued = []
+    for demo in await _demo_plan(session):
+        existing = await session.scalar(select(ApiClient).where(ApiClient.name == demo.name))
+        if existing is None:
+            issued.append(
+                await create_client(
+                    session,
+                    demo.name,
+                    demo.department,
+                    district_code=demo.district_code,
+                    enterprise_id=demo.enterprise_id,
+                    site_id=demo.site_id,
+                )
+            )
+        elif existing.revoked_at is None:
+            issued.append(await rotate_secret(session, demo.name))
+    return issued
