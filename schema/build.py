@@ -10,7 +10,12 @@ from datetime import UTC, datetime
 
 import strawberry
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode
-from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import (
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
@@ -18,6 +23,7 @@ from coalhub.audit import AuditRecord, sha256_json, sha256_text
 from coalhub.errors import PublicError
 from resolvers.context import RequestContext
 from schema.guard import install_field_guards
+from schema.limits import RequestLimits, connection_field_names
 from schema.root import EXTRA_TYPES, Mutation, Query
 
 log = logging.getLogger("coalhub.errors")
@@ -148,13 +154,16 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         types=EXTRA_TYPES,
         extensions=[
+            RequestLimits,
             RequestSession,
             AuditRequests,
             ReportDenials,
             MaskUnexpectedErrors,
+            lambda: MaxTokensLimiter(max_token_count=RequestLimits.limits.max_tokens),
             ParserCache,
             ValidationCache,
         ],
     )
     install_field_guards(schema)
+    RequestLimits.connection_fields = connection_field_names(schema._schema)
     return schema
