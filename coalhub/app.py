@@ -18,9 +18,16 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from coalhub.audit import AuditLog
-from coalhub.auth import Principal
+from coalhub.auth import ANONYMOUS, Principal
 from coalhub.db import create_engine, create_sessionmaker
 from coalhub.graphiql import graphiql_html, static_mount
+from coalhub.oauth import (
+    CallerHeaderError,
+    Unauthenticated,
+    build_auth,
+    caller_header_error_response,
+    unauthenticated_response,
+)
 from coalhub.settings import Settings
 from policies.enforcer import PolicyStore, seed_if_empty
 from resolvers.context import RequestContext
@@ -58,7 +65,7 @@ class CoalhubGraphQL(GraphQL[RequestContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
-        principal: Principal = request.state.principal
+        principal: Principal = getattr(request.state, "principal", ANONYMOUS)
         return RequestContext(
             settings=self.settings,
             caller=principal,
@@ -71,46 +78,32 @@ class CoalhubGraphQL(GraphQL[RequestContext, None]):
 class AuthenticatedEndpoint:
     """POST /graphql answers only authenticated callers; GET serves the GraphiQL page."""
 
-    def __init__(
-        self, app: CoalhubGraphQL, authenticator: Authenticator, unauthenticated: type[Exception]
-    ) -> None:
+    def __init__(self, app: CoalhubGraphQL, authenticator: Authenticator) -> None:
         self.app = app
         self.authenticator = authenticator
-        self.unauthenticated = unauthenticated
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] != "GET":
-            request = Request(scope, receive)
-            headers = request.headers
+            headers = Request(scope, receive).headers
             try:
                 principal = await self.authenticator.principal(
                     headers.get("authorization"),
                     _header_text(headers.get("x-user-id")),
                     _header_text(headers.get("x-purpose")),
                 )
-            except self.unauthenticated:
+            except Unauthenticated:
                 await unauthenticated_response()(scope, receive, send)
+                return
+            except CallerHeaderError as error:
+                await caller_header_error_response(error)(scope, receive, send)
                 return
             scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
 
 
 def _header_text(value: str | None) -> str | None:
-    # headers are Latin-1: Chinese purposes arrive percent-encoded
-    return unquote(value).strip() or None if value else None
-
-
-def unauthenticated_response() -> Response:
-    # one message for every failure: nothing tells an attacker which check refused it
-    return JSONResponse(
-        {
-            "errors": [
-                {"message": "未认证 / not authenticated", "extensions": {"code": "UNAUTHENTICATED"}}
-            ]
-        },
-        status_code=401,
-        headers={"WWW-Authenticate": 'Bearer realm="coalhub"'},
-    )
+    # headers are Latin-1: Chinese user names and purposes arrive percent-encoded
+    return (unquote(value).strip() or None) if value else None
 
 
 async def healthz(request: Request) -> Response:
@@ -118,15 +111,13 @@ async def healthz(request: Request) -> Response:
 
 
 def create_app(settings: Settings) -> Starlette:
-    from coalhub.oauth import Unauthenticated, build_auth
-
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
     policies = PolicyStore(sessionmaker, max_page_size=settings.max_page_size)
     audit = AuditLog(engine)
     auth = build_auth(settings, sessionmaker)
     graphql = CoalhubGraphQL(settings, sessionmaker, policies, audit)
-    endpoint = AuthenticatedEndpoint(graphql, auth.verifier, Unauthenticated)
+    endpoint = AuthenticatedEndpoint(graphql, auth.verifier)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

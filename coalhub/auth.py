@@ -20,9 +20,5 @@ class Principal:
     purpose: str | None = None  # the purpose of the query, from X-Purpose
 
 
-DEVELOPER = Principal(
-    client_id="developer",
-    department="developer",
-    clearance=Secrecy.SECRET,
-    scopes=frozenset({"read", "write"}),
-)
+# GET /graphql (the GraphiQL page) is served without a token; it can execute nothing
+ANONYMOUS = Principal(client_id="anonymous", department="anonymous", clearance=Secrecy.PUBLIC)

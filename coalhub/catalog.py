@@ -239,7 +239,11 @@ DRIVER = _register(
         m.Driver,
         INTERNAL,
         {
-            **_cols(INTERNAL, "id", "licence_class", "qualification_certificate"),
+            **_cols(INTERNAL, "id", "licence_class"),
+            # in practice the certificate number is the holder's ID number
+            "qualification_certificate": Column(
+                "qualification_certificate", CONFIDENTIAL, Mask.ID_NUMBER
+            ),
             "name": Column("name", CONFIDENTIAL, Mask.NAME),
             "id_number": Column("id_number", CONFIDENTIAL, Mask.ID_NUMBER),
             "phone": Column("phone", CONFIDENTIAL, Mask.PHONE),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -13,6 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coalhub import migrate
+from coalhub.cli_client import client, keys
+from coalhub.clients import Credentials
 from coalhub.settings import Settings
 
 console = Console(stderr=True)
@@ -71,8 +75,39 @@ def demo(host: str, port: int, dev: bool, fresh: bool, no_serve: bool) -> None:
         console.print(f"demo data loaded: {summary}")
     else:
         console.print("demo data already present (use --fresh to regenerate)")
+    credentials = asyncio.run(_demo_clients(settings))
+    _print_credentials(credentials, host, port)
     if not no_serve:
         _serve(settings.with_overrides(dev=dev or settings.dev), host, port)
+
+
+async def _demo_clients(settings: Settings) -> list[Credentials]:
+    from coalhub.clients import ensure_demo_clients
+    from coalhub.db import create_engine, create_sessionmaker
+
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine).begin() as session:
+            return await ensure_demo_clients(session)
+    finally:
+        await engine.dispose()
+
+
+def _print_credentials(credentials: list[Credentials], host: str, port: int) -> None:
+    # JSON on stdout, whole: a table would truncate secrets on a narrow terminal
+    console.print("演示客户端 / demo clients (secrets are shown once; re-running rotates them):")
+    click.echo(json.dumps([asdict(c) for c in credentials], ensure_ascii=False, indent=1))
+    if credentials:
+        first = credentials[0]
+        console.print(
+            "Get a token, then paste it in GraphiQL's Headers as "
+            '{"Authorization": "Bearer TOKEN", "X-User-Id": "demo", "X-Purpose": "demo"}:'
+        )
+        console.print(
+            f"  curl -s -u {first.client_id}:{first.client_secret} "
+            f"-d grant_type=client_credentials http://{host}:{port}/oauth/token",
+            soft_wrap=True,
+        )
 
 
 async def _load_demo(settings: Settings, *, fresh: bool) -> dict[str, int]:
@@ -121,6 +156,10 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         console=console,
     )
+
+
+main.add_command(client)
+main.add_command(keys)
 
 
 @main.group()

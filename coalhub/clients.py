@@ -7,15 +7,12 @@ work (the CLI command, later a GraphQL mutation) does."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+import asyncio
 import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +23,8 @@ from coalhub.models.base import utcnow
 from coalhub.models.client import ApiClient
 from coalhub.models.district import District
 from coalhub.models.enterprise import Enterprise, Site, SiteKind
+from coalhub.oauth.scopes import SCOPES as SCOPES  # re-exported: part of the contract
+from coalhub.oauth.secret_hash import hash_secret
 from coalhub.secrecy import Secrecy
 
 CITY_DEPARTMENTS = (
@@ -41,10 +40,6 @@ CITY_DEPARTMENTS = (
     "municipal_brain",
 )
 DEPARTMENTS = (*CITY_DEPARTMENTS, "district", "enterprise", "device", "auditor", "developer")
-
-# What a token's `scope` may name. Casbin decides what each department may read; scopes
-# say which kinds of call a client makes at all.
-SCOPES = ("read", "write", "ingest", "admin", "audit")
 
 # Least privilege by duty: personal and commercial data (confidential) only where the duty
 # needs it; "secret" only for the police, who identify people and vehicles in full.
@@ -105,82 +100,6 @@ class ClientInfo:
     @property
     def active(self) -> bool:
         return self.revoked_at is None
-
-
-# --- secret hashing ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ScryptParameters:
-    n: int = 2**14  # 16 MiB of memory and tens of milliseconds per check: slow for guessing
-    r: int = 8
-    p: int = 1
-
-
-SECRET_HASH_PARAMETERS = ScryptParameters()
-
-
-def _scrypt(secret: str, salt: bytes, parameters: ScryptParameters) -> bytes:
-    maxmem = 2 * 128 * parameters.r * parameters.n * parameters.p + 2**20
-    return hashlib.scrypt(
-        secret.encode(),
-        salt=salt,
-        n=parameters.n,
-        r=parameters.r,
-        p=parameters.p,
-        maxmem=maxmem,
-        dklen=32,
-    )
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def hash_secret(secret: str, parameters: ScryptParameters = SECRET_HASH_PARAMETERS) -> str:
-    """`scrypt$n$r$p$salt$hash`, with a fresh random salt per secret."""
-    salt = secrets.token_bytes(16)
-    digest = _scrypt(secret, salt, parameters)
-    return f"scrypt${parameters.n}${parameters.r}${parameters.p}${_b64(salt)}${_b64(digest)}"
-
-
-def _parse_hash(encoded: str) -> tuple[ScryptParameters, bytes, bytes]:
-    scheme, n, r, p, salt, digest = encoded.split("$")
-    if scheme != "scrypt":
-        raise ValueError(f"unknown secret hash scheme {scheme!r}")
-    return ScryptParameters(int(n), int(r), int(p)), _unb64(salt), _unb64(digest)
-
-
-def verify_secret(secret: str, encoded: str) -> bool:
-    """Constant-time check of a presented secret against its stored hash."""
-    try:
-        parameters, salt, expected = _parse_hash(encoded)
-    except ValueError:
-        return False
-    return hmac.compare_digest(_scrypt(secret, salt, parameters), expected)
-
-
-def needs_rehash(encoded: str) -> bool:
-    """True when a hash was made with other parameters than today's (upgrade on next use)."""
-    try:
-        parameters, _, _ = _parse_hash(encoded)
-    except ValueError:
-        return True
-    return parameters != SECRET_HASH_PARAMETERS
-
-
-@cache
-def _decoy_hash() -> str:
-    return hash_secret(secrets.token_urlsafe(32))
-
-
-def burn_secret_check(secret: str) -> None:
-    """Spend the time of a real check, so unknown clients cannot be told apart by timing."""
-    verify_secret(secret, _decoy_hash())
 
 
 # --- validation --------------------------------------------------------------------------
@@ -318,6 +237,11 @@ async def _scoping(
 # --- operations --------------------------------------------------------------------------
 
 
+async def _hashed(secret: str) -> str:
+    # scrypt takes tens of milliseconds: off the event loop
+    return await asyncio.to_thread(hash_secret, secret)
+
+
 def _info(row: ApiClient) -> ClientInfo:
     return ClientInfo(
         name=row.name,
@@ -370,13 +294,12 @@ async def create_client(
         site_id=scoping.site_id,
         clearance=level,
         scopes=list(chosen_scopes),
-        secret_hash=hash_secret(secret),
+        secret_hash=await _hashed(secret),
     )
     session.add(row)
     try:
-        async with session.begin_nested():  # a concurrent insert of the same name lands here
-            await session.flush()
-    except IntegrityError:
+        await session.flush()
+    except IntegrityError:  # the same name inserted concurrently; the caller rolls back
         raise ConflictError("name", f"a client named {name!r} already exists") from None
     return Credentials(row.client_id, secret, name, department)
 
@@ -401,7 +324,7 @@ async def rotate_secret(session: AsyncSession, name: str) -> Credentials:
     """Give a client a new secret (the old one stops working at once)."""
     row = await _row_by_name(session, name)
     secret = secrets.token_urlsafe(32)
-    row.secret_hash = hash_secret(secret)
+    row.secret_hash = await _hashed(secret)
     await session.flush()
     return Credentials(row.client_id, secret, row.name, row.department)
 

@@ -14,8 +14,8 @@ import strawberry
 from strawberry import relay
 
 from coalhub.errors import BadRequestError
+from schema import administration, ingest, registration
 from schema import enums as _enums  # noqa: F401 - registers the domain enums
-from schema import ingest, registration
 from schema.alert import Alert, AlertFilter
 from schema.base import CatalogNode, Connection, Info, filter_values, root_connection
 from schema.booking import Booking, BookingFilter
@@ -128,6 +128,22 @@ class Mutation:
     )
     register_driver = strawberry.mutation(
         resolver=registration.register_driver, description="R1: register a driver"
+    )
+    update_enterprise = strawberry.mutation(
+        resolver=administration.update_enterprise,
+        description="R7: an enterprise edits its own base data (not its registration status)",
+    )
+    set_enterprise_registration_status = strawberry.mutation(
+        resolver=administration.set_enterprise_registration_status,
+        description="R7: a district approves, suspends or revokes its enterprises",
+    )
+    grant_access = strawberry.mutation(
+        resolver=administration.grant_access,
+        description="R7: a district grants one of its enterprise or device clients access",
+    )
+    revoke_access = strawberry.mutation(
+        resolver=administration.revoke_access,
+        description="R7: a district revokes a grant it made",
     )
     ingest_weigh_records = strawberry.mutation(
         resolver=ingest.ingest_weigh_records,

@@ -78,7 +78,9 @@ def upgrade() -> None:
             ["district_code"], ["district.code"], name=op.f("fk_api_client_district_code_district")
         ),
         sa.ForeignKeyConstraint(
-            ["enterprise_id"], ["enterprise.id"], name=op.f("fk_api_client_enterprise_id_enterprise")
+            ["enterprise_id"],
+            ["enterprise.id"],
+            name=op.f("fk_api_client_enterprise_id_enterprise"),
         ),
         sa.ForeignKeyConstraint(["site_id"], ["site.id"], name=op.f("fk_api_client_site_id_site")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_client")),

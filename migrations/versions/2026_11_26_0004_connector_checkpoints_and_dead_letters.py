@@ -49,7 +49,9 @@ def upgrade() -> None:
         sa.Column("detail", sa.Text(), nullable=False),
         sa.Column("locator", sa.String(length=256), nullable=True),
         sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column("payload_encoding", _enum("text", "base64", name="payloadencoding"), nullable=False),
+        sa.Column(
+            "payload_encoding", _enum("text", "base64", name="payloadencoding"), nullable=False
+        ),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_connector_dead_letter")),
         sa.UniqueConstraint(
@@ -58,7 +60,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("connector_dead_letter", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_connector_dead_letter_connector_received", ["connector", "received_at"], unique=False
+            "ix_connector_dead_letter_connector_received",
+            ["connector", "received_at"],
+            unique=False,
         )
     op.create_table(
         "connector_terminal",
