@@ -610,5 +610,27 @@ BOOKING = _register(
 )
 
 
+AUDIT_EVENT = _register(
+    Entity(
+        "AuditEvent",
+        m.AuditEvent,
+        CONFIDENTIAL,
+        {
+            **_cols(CONFIDENTIAL, "id", "seq", "occurred_at", "client_id", "department"),
+            **_cols(CONFIDENTIAL, "user_id", "purpose", "operation_name", "document_sha256"),
+            **_cols(CONFIDENTIAL, "variables_sha256", "fields", "row_counts", "denials"),
+            **_cols(CONFIDENTIAL, "duration_ms", "result", "prev_hash", "hash"),
+        },
+        filters={
+            "client_id": _f("client_id"),
+            "department": _f("department"),
+            "result": _f("result", op="in"),
+            **_time_range("occurred_at"),
+        },
+        ordering=Ordering("seq", descending=True),
+    )
+)
+
+
 def entity(name: str) -> Entity:
     return ENTITIES[name]

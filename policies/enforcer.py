@@ -31,7 +31,7 @@ MODEL_PATH = POLICY_DIR / "model.conf"
 SEED_PATH = POLICY_DIR / "policy.csv"
 CITY = "city"
 # types only reachable by role, not in the catalog's read path
-EXTRA_TYPES = ("AuditEvent", "PolicyRule")
+EXTRA_TYPES = ("PolicyRule",)
 ACTIONS = ("identify", "ingest", "administer")
 # reading above this level needs an end user and a purpose on the request (X-Road style)
 UNATTRIBUTED_CEILING = Secrecy.INTERNAL

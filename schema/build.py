@@ -102,7 +102,8 @@ def _outcome(result: object, context: RequestContext) -> str:
     if not errors:
         return "ok"
     if context.denials and len(errors) == len(context.denials):
-        return "denied" if data is None else "partial"
+        answered = data is not None and any(value is not None for value in data.values())
+        return "partial" if answered else "denied"
     return "error" if data is None else "partial"
 
 

@@ -14,8 +14,6 @@ from coalhub.identifiers import PlateColour
 from coalhub.models import DeviceKind, DeviceStatus, WeighDirection
 from resolvers import ingest as r
 from schema.base import Info
-from schema.enterprise import Device
-from schema.weighing import WeighRecord
 
 strawberry.enum(
     r.IngestStatus,
@@ -51,6 +49,8 @@ class WeighRecordInput:
     )
 
 
+# Results carry ids, not the stored objects: a field the caller may not read would be an
+# error, and any error rolls the whole mutation back, acknowledgements included.
 @strawberry.type(description="What became of one item of an ingestion batch")
 class IngestResult:
     index: int = strawberry.field(description="Position of the item in the batch")
@@ -64,16 +64,9 @@ class IngestResult:
 
 @strawberry.type(description="What became of one weigh record of the batch")
 class WeighRecordResult(IngestResult):
-    @strawberry.field(description="The stored record (ACCEPTED or DUPLICATE)")
+    @strawberry.field(description="The stored record's id (ACCEPTED or DUPLICATE)")
     def weigh_record_id(self) -> relay.GlobalID | None:
         return None if self.row_id is None else relay.GlobalID("WeighRecord", str(self.row_id))
-
-    @strawberry.field(description="The stored record (ACCEPTED or DUPLICATE)")
-    async def weigh_record(self, info: Info) -> WeighRecord | None:
-        if self.row_id is None:
-            return None
-        [node] = await WeighRecord.resolve_nodes(info=info, node_ids=[str(self.row_id)])
-        return node
 
 
 @strawberry.type(description="One result per weigh record, in the order sent")
@@ -97,12 +90,9 @@ class DeviceStatusInput:
 
 @strawberry.type(description="What became of one device report")
 class DeviceStatusResult(IngestResult):
-    @strawberry.field
-    async def device(self, info: Info) -> Device | None:
-        if self.row_id is None:
-            return None
-        [node] = await Device.resolve_nodes(info=info, node_ids=[str(self.row_id)])
-        return node
+    @strawberry.field(description="The device's id")
+    def device_id(self) -> relay.GlobalID | None:
+        return None if self.row_id is None else relay.GlobalID("Device", str(self.row_id))
 
 
 @strawberry.type(description="One result per device report, in the order sent")

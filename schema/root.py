@@ -14,7 +14,7 @@ import strawberry
 from strawberry import relay
 
 from coalhub.errors import BadRequestError
-from schema import administration, ingest, registration
+from schema import administration, audit, ingest, registration
 from schema import enums as _enums  # noqa: F401 - registers the domain enums
 from schema.alert import Alert, AlertFilter
 from schema.base import CatalogNode, Connection, Info, filter_values, root_connection
@@ -116,6 +116,10 @@ class Query:
     quality_samples = connection_field(QualitySample, QualitySampleFilter, "Quality samples")
     alerts = connection_field(Alert, AlertFilter, "Alerts, newest first")
     bookings = connection_field(Booking, BookingFilter, "Bookings and queues")
+    audit_events = strawberry.field(
+        resolver=audit.audit_events,
+        description="The audit trail: auditors see every event, other clients their own",
+    )
 
 
 @strawberry.type
@@ -163,6 +167,7 @@ EXTRA_TYPES: list[type] = [InvoiceLine]
 NODE_TYPES: dict[str, type[CatalogNode]] = {
     node.entity_name: node
     for node in (
+        audit.AuditEvent,
         Alert,
         Booking,
         Checkpoint,

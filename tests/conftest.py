@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
 
 from coalhub import migrate
 from coalhub.app import create_app
@@ -124,13 +125,17 @@ class Hub:
         self,
         client: httpx.AsyncClient,
         counter: StatementCounter,
-        engine: AsyncEngine,
+        app: Starlette,
         headers: dict[str, str] | None = None,
     ) -> None:
         self.client = client
         self.counter = counter
-        self.engine = engine
+        self.app = app
+        self.engine: AsyncEngine = app.state.engine
         self.headers = headers or {}
+
+    async def flush_audit(self) -> None:
+        await self.app.state.audit.flush()
 
     async def as_client(
         self,
@@ -160,7 +165,7 @@ class Hub:
         for header, value in (("X-User-Id", user_id), ("X-Purpose", purpose)):
             if value is not None:
                 headers[header] = quote(value)
-        return Hub(self.client, self.counter, self.engine, headers)
+        return Hub(self.client, self.counter, self.app, headers)
 
     async def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         response = await self.client.post(
@@ -187,7 +192,7 @@ async def hub(settings: Settings) -> AsyncIterator[Hub]:
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client,
     ):
-        anonymous = Hub(client, counter, app.state.engine)
+        anonymous = Hub(client, counter, app)
         yield await anonymous.as_client("developer", clearance="secret")
 
 

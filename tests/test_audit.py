@@ -13,6 +13,8 @@ from coalhub.audit import AuditLog, AuditRecord, verify
 from coalhub.cli import main
 from coalhub.models import AuditEvent
 from coalhub.settings import Settings
+from tests.conftest import Hub
+from tests.factories import seed_world
 
 
 def record(n: int) -> AuditRecord:
@@ -78,3 +80,47 @@ async def test_cli_reports_the_broken_event(engine: AsyncEngine, settings: Setti
     result = await asyncio.to_thread(CliRunner().invoke, main, ["audit", "verify"], env=env)
     assert result.exit_code == 1
     assert "event 2" in result.output
+
+
+AUDIT_QUERY = """
+{ auditEvents(first: 50) { totalCount edges { node {
+    clientId department userId purpose operationName fields rowCounts denials result
+} } } }"""
+
+
+async def test_requests_are_audited_and_auditors_see_them_all(
+    hub: Hub, engine: AsyncEngine
+) -> None:
+    await seed_world(engine)
+    tax = await hub.as_client("tax", user_id="李四", purpose="发票核查")
+    energy = await hub.as_client("energy")
+    await tax.data("query Flows { weighRecords(first: 3) { edges { node { ticketNo } } } }")
+    denied = await energy.graphql("query Pay { payments(first: 1) { totalCount } }")
+    assert denied["data"]["payments"] is None
+    await hub.flush_audit()
+
+    auditor = await hub.as_client("auditor")
+    events = [e["node"] for e in (await auditor.data(AUDIT_QUERY))["auditEvents"]["edges"]]
+    flows = next(e for e in events if e["operationName"] == "Flows")
+    assert flows["userId"] == "李四"
+    assert flows["purpose"] == "发票核查"
+    assert flows["fields"] == ["weighRecords"]
+    assert flows["rowCounts"] == {"WeighRecord": 3}
+    assert flows["result"] == "ok"
+    pay = next(e for e in events if e["operationName"] == "Pay")
+    assert pay["denials"] == ["Payment"]
+    assert pay["result"] == "denied"
+    checked, broken = await verify(engine)
+    assert broken is None
+    assert checked >= 2
+
+
+async def test_a_client_sees_only_its_own_audit_events(hub: Hub) -> None:
+    tax = await hub.as_client("tax")
+    police = await hub.as_client("police")
+    await tax.data("query Mine { me { clientId } }")
+    await police.data("query Theirs { me { clientId } }")
+    await hub.flush_audit()
+    events = (await tax.data(AUDIT_QUERY))["auditEvents"]["edges"]
+    assert {e["node"]["department"] for e in events} == {"tax"}
+    assert "Theirs" not in {e["node"]["operationName"] for e in events}
