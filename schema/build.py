@@ -23,7 +23,12 @@ from coalhub.audit import AuditRecord, sha256_json, sha256_text
 from coalhub.errors import PublicError
 from resolvers.context import RequestContext
 from schema.guard import install_field_guards
-from schema.limits import RequestLimits, connection_field_names
+from schema.limits import (
+    IntrospectionGate,
+    RequestLimits,
+    connection_field_names,
+    label_token_limit,
+)
 from schema.root import EXTRA_TYPES, Mutation, Query
 
 log = logging.getLogger("coalhub.errors")
@@ -146,7 +151,7 @@ class CoalhubSchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         # typed errors are answers, not faults; unexpected ones are logged by the masker
-        return None
+        label_token_limit(errors)
 
 
 def build_schema() -> strawberry.Schema:
@@ -155,7 +160,7 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         types=EXTRA_TYPES,
         extensions=[
-            RequestLimits,
+            IntrospectionGate,
             RequestSession,
             AuditRequests,
             ReportDenials,
@@ -163,6 +168,7 @@ def build_schema() -> strawberry.Schema:
             lambda: MaxTokensLimiter(max_token_count=RequestLimits.limits.max_tokens),
             ParserCache,
             ValidationCache,
+            RequestLimits,
         ],
     )
     install_field_guards(schema)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -59,14 +59,14 @@ class IngestResult:
     field: str | None = strawberry.field(description="The rejected input field")
     reason: str | None = strawberry.field(description="Stable code of the rejection")
     message: str | None
-    row_id: strawberry.Private[int | None]
 
 
 @strawberry.type(description="What became of one weigh record of the batch")
 class WeighRecordResult(IngestResult):
-    @strawberry.field(description="The stored record's id (ACCEPTED or DUPLICATE)")
-    def weigh_record_id(self) -> relay.GlobalID | None:
-        return None if self.row_id is None else relay.GlobalID("WeighRecord", str(self.row_id))
+    # a plain value, not a resolver: a full batch has 500 of them
+    weigh_record_id: relay.GlobalID | None = strawberry.field(
+        description="The stored record's id (ACCEPTED or DUPLICATE)"
+    )
 
 
 @strawberry.type(description="One result per weigh record, in the order sent")
@@ -90,17 +90,12 @@ class DeviceStatusInput:
 
 @strawberry.type(description="What became of one device report")
 class DeviceStatusResult(IngestResult):
-    @strawberry.field(description="The device's id")
-    def device_id(self) -> relay.GlobalID | None:
-        return None if self.row_id is None else relay.GlobalID("Device", str(self.row_id))
+    device_id: relay.GlobalID | None = strawberry.field(description="The device's id")
 
 
 @strawberry.type(description="One result per device report, in the order sent")
 class ReportDeviceStatusPayload:
     results: list[DeviceStatusResult]
-
-
-ResultT = TypeVar("ResultT", bound=IngestResult)
 
 
 def local_id(value: relay.GlobalID | None, type_name: str) -> int | None:
@@ -124,7 +119,11 @@ async def ingest_weigh_records(
         for record in records
     ]
     outcomes = await r.ingest_weigh_records(info.context, fields)
-    return IngestWeighRecordsPayload(results=[_result(WeighRecordResult, o) for o in outcomes])
+    results = [
+        WeighRecordResult(**_result_fields(o), weigh_record_id=_global_id("WeighRecord", o))
+        for o in outcomes
+    ]
+    return IngestWeighRecordsPayload(results=results)
 
 
 def _booking_id(value: relay.GlobalID | None) -> int | None:
@@ -141,16 +140,22 @@ async def report_device_status(
         for report in reports
     ]
     outcomes = await r.report_device_status(info.context, fields)
-    return ReportDeviceStatusPayload(results=[_result(DeviceStatusResult, o) for o in outcomes])
+    results = [
+        DeviceStatusResult(**_result_fields(o), device_id=_global_id("Device", o)) for o in outcomes
+    ]
+    return ReportDeviceStatusPayload(results=results)
 
 
-def _result(kind: type[ResultT], outcome: r.IngestOutcome) -> ResultT:
-    return kind(
-        index=outcome.index,
-        key=outcome.key,
-        status=outcome.status,
-        field=outcome.field,
-        reason=outcome.reason,
-        message=outcome.message,
-        row_id=outcome.row_id,
-    )
+def _result_fields(outcome: r.IngestOutcome) -> dict[str, Any]:
+    return {
+        "index": outcome.index,
+        "key": outcome.key,
+        "status": outcome.status,
+        "field": outcome.field,
+        "reason": outcome.reason,
+        "message": outcome.message,
+    }
+
+
+def _global_id(type_name: str, outcome: r.IngestOutcome) -> relay.GlobalID | None:
+    return None if outcome.row_id is None else relay.GlobalID(type_name, str(outcome.row_id))

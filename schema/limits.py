@@ -156,22 +156,32 @@ def connection_field_names(schema: GraphQLSchema) -> frozenset[str]:
     return frozenset(names)
 
 
+class IntrospectionGate(SchemaExtension):
+    """Runs before validation: adds the no-introspection rule for non-developers."""
+
+    def on_validate(self) -> Iterator[None]:
+        execution = self.execution_context
+        if not _is_developer(execution.context):
+            execution.validation_rules = (
+                *execution.validation_rules,
+                NoSchemaIntrospectionCustomRule,
+            )
+        yield
+
+
 class RequestLimits(SchemaExtension):
+    """Runs after validation (list it after the validation cache): refuses documents over
+    a limit and hides suggestions from non-developers. Strawberry checks for errors before
+    leaving the validation hooks, so this works on the way in."""
+
     limits = Limits()
     connection_fields: frozenset[str] = frozenset()
 
     def on_validate(self) -> Iterator[None]:
         execution = self.execution_context
         context: RequestContext = execution.context
-        developer = context.settings.dev or context.caller.department == "developer"
-        if not developer:
-            execution.validation_rules = (
-                *execution.validation_rules,
-                NoSchemaIntrospectionCustomRule,
-            )
-        yield
         errors = list(execution.pre_execution_errors or [])
-        if not developer:
+        if not _is_developer(context):
             errors = [_without_suggestion(error) for error in errors]
         if not errors and execution.graphql_document is not None:
             walk = measure(
@@ -182,15 +192,20 @@ class RequestLimits(SchemaExtension):
                 limits=self.limits,
             )
             errors = list(violations(walk, self.limits))
-        # a new list: the validation cache may hold (and share) the old one
-        execution.pre_execution_errors = errors or execution.pre_execution_errors
-
-    def on_operation(self) -> Iterator[None]:
+        # always a new list: the validation cache may hold (and share) the old one
+        execution.pre_execution_errors = errors
         yield
-        result = self.execution_context.result
-        for error in getattr(result, "errors", None) or []:
-            if error.message.startswith("Document contains more than") and not error.extensions:
-                error.extensions = {"code": "TOKEN_LIMIT_EXCEEDED"}
+
+
+def label_token_limit(errors: list[GraphQLError]) -> None:
+    """The parser enforces the token limit (MaxTokensLimiter); its error gets our code."""
+    for error in errors:
+        if "Document contains more than" in error.message and not error.extensions:
+            error.extensions = {"code": "TOKEN_LIMIT_EXCEEDED"}
+
+
+def _is_developer(context: RequestContext) -> bool:
+    return context.settings.dev or context.caller.department == "developer"
 
 
 def _without_suggestion(error: GraphQLError) -> GraphQLError:

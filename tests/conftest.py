@@ -93,7 +93,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, max_page_size=100)
+    # revocation reaches verifiers within auth_cache_seconds: short, so tests need not wait
+    return Settings(database_url=database_url, max_page_size=100, auth_cache_seconds=0.5)
 
 
 @pytest.fixture

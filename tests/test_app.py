@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
+from joserfc.jwk import ECKey
+from sqlalchemy import select
+
+from coalhub.clients import revoke_client
+from coalhub.db import create_sessionmaker
+from coalhub.models.client import ApiClient, SigningKey
+from coalhub.settings import Settings
 from tests.conftest import Hub
+from tests.oauth_support import es256, new_key, parts, unsigned, with_payload
 
 
 async def test_healthz(hub: Hub) -> None:
@@ -35,3 +46,57 @@ async def test_syntax_errors_are_reported_not_masked(hub: Hub) -> None:
 async def test_unknown_global_id_type_is_a_typed_error(hub: Hub) -> None:
     body = await hub.graphql('{ node(id: "Tm9wZTox") { id } }')  # "Nope:1"
     assert body["errors"][0]["extensions"]["code"] == "BAD_ID"
+
+
+ME = {"query": "{ me { clientId } }"}
+
+
+async def _our_key(hub: Hub, kid: str) -> ECKey:
+    async with hub.engine.connect() as connection:
+        row = (await connection.execute(select(SigningKey).where(SigningKey.kid == kid))).one()
+    return ECKey.import_key(row.private_jwk)
+
+
+async def test_every_bad_token_gets_the_same_401_from_graphql(hub: Hub) -> None:
+    """The token attacks, against the real /graphql endpoint (the verifier's own tests
+    cover each reason in depth)."""
+    token = hub.headers["Authorization"].removeprefix("Bearer ")
+    header, claims = parts(token)
+    key = await _our_key(hub, header["kid"])
+    attacks = {
+        "none": None,
+        "not bearer": f"Basic {token}",
+        "garbage": "Bearer not-a-jwt",
+        "alg none": "Bearer " + unsigned({**header, "alg": "none"}, claims),
+        "foreign key": "Bearer " + es256(header, claims, new_key(kid=header["kid"])),
+        "expired": "Bearer " + es256(header, {**claims, "exp": int(time.time()) - 3600}, key),
+        "wrong audience": "Bearer " + es256(header, {**claims, "aud": "another-hub"}, key),
+        "wrong issuer": "Bearer " + es256(header, {**claims, "iss": "urn:someone"}, key),
+        "tampered": "Bearer " + with_payload(token, {**claims, "department": "police"}),
+    }
+    for name, authorization in attacks.items():
+        headers = {} if authorization is None else {"Authorization": authorization}
+        response = await hub.client.post(
+            "/graphql", json={"query": "{ me { clientId } }"}, headers=headers
+        )
+        assert response.status_code == 401, name
+        assert response.headers["www-authenticate"].startswith("Bearer"), name
+        [error] = response.json()["errors"]
+        assert error["extensions"] == {"code": "UNAUTHENTICATED"}, name
+        assert "clientId" not in response.text, name
+
+
+async def test_a_revoked_client_is_refused(hub: Hub, settings: Settings) -> None:
+    tax = await hub.as_client("tax")
+    assert (await tax.data("{ me { department } }"))["me"]["department"] == "tax"
+    client_id = (await tax.data("{ me { clientId } }"))["me"]["clientId"]
+    async with create_sessionmaker(hub.engine).begin() as session:
+        name = (
+            await session.execute(select(ApiClient.name).where(ApiClient.client_id == client_id))
+        ).scalar_one()
+        await revoke_client(session, name)
+    await asyncio.sleep(settings.auth_cache_seconds + 0.5)  # how long revocation may take
+    response = await hub.client.post(
+        "/graphql", json={"query": "{ me { clientId } }"}, headers=tax.headers
+    )
+    assert response.status_code == 401
