@@ -2,10 +2,11 @@
 
     python -m bench.query_bench --database-url URL [--duration 20] [--connections 8]
 
-Starts coalhub with uvicorn (one worker, 127.0.0.1, a free port) in a subprocess, drives the
-query with wrk when it is installed (else an httpx loop) for a bounded time, and reports
-req/s, latency percentiles, SQL statements per request (counted in-process with a
-`before_cursor_execute` listener) and the server's CPU time per request.
+Registers (or re-keys) a transport-department client `bench-transport` in that database,
+starts coalhub with uvicorn (one worker, 127.0.0.1, a free port) in a subprocess, takes a
+token, drives the query with wrk when it is installed (else an httpx loop) for a bounded
+time, and reports req/s, latency percentiles, SQL statements per request (counted
+in-process with a `before_cursor_execute` listener) and the server's CPU time per request.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,12 +35,17 @@ import httpx
 from sqlalchemy import event, select
 
 from coalhub.app import create_app
-from coalhub.db import create_engine
+from coalhub.clients import Credentials, create_client, rotate_secret
+from coalhub.db import create_engine, create_sessionmaker
+from coalhub.migrate import upgrade
 from coalhub.models import Vehicle, WeighRecord
+from coalhub.models.client import ApiClient
 from coalhub.settings import Settings, normalise_database_url
+from coalhub.synthetic import TABLE_ORDER
 
 REPO = Path(__file__).resolve().parents[1]
 WRK_SCRIPT = Path(__file__).resolve().parent / "graphql_wrk.lua"
+BENCH_CLIENT = "bench-transport"  # transport reads every type the query touches, city-wide
 
 # a vehicle by plate -> its last 20 tickets with site -> enterprise -> district, and the
 # ticket count; its last 50 positions
@@ -76,18 +83,30 @@ class LoadResult:
         return self.requests / self.seconds
 
 
+@dataclass(frozen=True)
+class Statements:
+    """SQL statements per request, on the domain tables and on the others (auth, audit)."""
+
+    data: float
+    other: float
+    by_table: dict[str, float]
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     settings = Settings(database_url=normalise_database_url(args.database_url))
+    upgrade(settings)  # the data may predate later migrations (clients, policies, audit)
     plates = asyncio.run(sample_plates(settings, args.plates, args.seed))
-    statements = asyncio.run(statements_per_request(settings, plates[:5]))
+    credentials = asyncio.run(bench_credentials(settings))
+    statements = asyncio.run(statements_per_request(settings, credentials, plates[:5]))
     with running_server(settings.database_url) as (base_url, pid):
-        _warm_up(base_url, plates)
+        token = _token(base_url, credentials)
+        _warm_up(base_url, token, plates)
         cpu_before = _cpu_seconds(pid)
         if shutil.which("wrk") and not args.httpx:
-            result = run_wrk(base_url, plates, args.threads, args.connections, args.duration)
+            result = run_wrk(base_url, token, plates, args)
         else:
-            result = asyncio.run(run_httpx(base_url, plates, args.connections, args.duration))
+            result = asyncio.run(run_httpx(base_url, token, plates, args))
         cpu_ms = (_cpu_seconds(pid) - cpu_before) * 1000 / max(result.requests, 1)
     _report(settings, args, result, statements, cpu_ms)
 
@@ -123,28 +142,69 @@ async def sample_plates(settings: Settings, count: int, seed: int) -> list[str]:
     return random.Random(seed).sample(plates, min(count, len(plates)))
 
 
-async def statements_per_request(settings: Settings, plates: list[str]) -> list[int]:
-    """Runs the query in-process once per plate; SQL statements each request executed."""
-    app = create_app(settings)
-    executed = 0
+async def bench_credentials(settings: Settings) -> Credentials:
+    """The benchmark's client, registered on first use; each run gets a fresh secret."""
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine).begin() as session:
+            known = select(ApiClient.id).where(ApiClient.name == BENCH_CLIENT)
+            if await session.scalar(known) is None:
+                return await create_client(session, BENCH_CLIENT, "transport")
+            return await rotate_secret(session, BENCH_CLIENT)
+    finally:
+        await engine.dispose()
 
-    def count(*_: object) -> None:
-        nonlocal executed
-        executed += 1
+
+def _token_form(credentials: Credentials) -> dict[str, str]:
+    return {
+        "grant_type": "client_credentials",
+        "client_id": credentials.client_id,
+        "client_secret": credentials.client_secret,
+    }
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def statements_per_request(
+    settings: Settings, credentials: Credentials, plates: list[str]
+) -> Statements:
+    """Runs the query in-process once per plate, after one request that warms the caches
+    (signing keys, clients, policies), and counts the SQL each request sent, audit included.
+    Loopback host: the token endpoint refuses plain http anywhere else."""
+    app = create_app(settings)
+    tables: Counter[str] = Counter()
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        tables[_table_of(statement)] += 1
 
     event.listen(app.state.engine.sync_engine, "before_cursor_execute", count)
-    counts = []
     transport = httpx.ASGITransport(app=app)
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            for plate in plates:
-                executed = 0
-                response = await client.post("/graphql", json=request_body(plate))
-                _check(response.json(), plate)
-                counts.append(executed)
-    finally:
-        await app.state.engine.dispose()
-    return counts
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://localhost") as client,
+    ):
+        response = await client.post("/oauth/token", data=_token_form(credentials))
+        headers = _bearer(response.raise_for_status().json()["access_token"])
+        for n, plate in enumerate([plates[0], *plates]):
+            if n == 1:
+                tables.clear()  # the first request filled the caches
+            response = await client.post("/graphql", json=request_body(plate), headers=headers)
+            _check(response.json(), plate)
+            await app.state.audit.flush()  # the audit event is written off the request path
+    return _per_request(tables, len(plates))
+
+
+def _table_of(statement: str) -> str:
+    match = re.search(r'\b(?:FROM|INTO|UPDATE)\s+"?([a-z_]+)', statement)
+    return match.group(1) if match else statement.split(None, 1)[0].upper()
+
+
+def _per_request(tables: Counter[str], requests: int) -> Statements:
+    by_table = {table: count / requests for table, count in sorted(tables.items())}
+    data = sum(n for table, n in by_table.items() if table in TABLE_ORDER)
+    return Statements(data, sum(by_table.values()) - data, by_table)
 
 
 def _check(payload: dict[str, Any], plate: str) -> None:
@@ -197,10 +257,15 @@ def _wait_until_up(base_url: str, server: subprocess.Popen[bytes]) -> None:
     raise SystemExit("uvicorn did not answer /healthz within 30 s")
 
 
-def _warm_up(base_url: str, plates: list[str]) -> None:
-    with httpx.Client(base_url=base_url, timeout=30) as client:
+def _token(base_url: str, credentials: Credentials) -> str:
+    response = httpx.post(f"{base_url}/oauth/token", data=_token_form(credentials), timeout=30)
+    return str(response.raise_for_status().json()["access_token"])
+
+
+def _warm_up(base_url: str, token: str, plates: list[str]) -> None:
+    with httpx.Client(base_url=base_url, headers=_bearer(token), timeout=30) as client:
         for plate in plates[:50]:
-            client.post("/graphql", json=request_body(plate)).raise_for_status()
+            _check(client.post("/graphql", json=request_body(plate)).json(), plate)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -211,21 +276,21 @@ def _cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def run_wrk(
-    base_url: str, plates: list[str], threads: int, connections: int, duration: int
-) -> LoadResult:
+def run_wrk(base_url: str, token: str, plates: list[str], args: argparse.Namespace) -> LoadResult:
     with tempfile.TemporaryDirectory(prefix="coalhub-bench-") as folder:
         template = Path(folder) / "query.json"
         values = Path(folder) / "plates.txt"
         template.write_text(json.dumps(request_body("PARAM"), ensure_ascii=False), "utf-8")
         values.write_text("\n".join(plates) + "\n", "utf-8")
-        command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s"]
+        command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s"]
         command += ["-s", str(WRK_SCRIPT), f"{base_url}/graphql"]
-        env = {**os.environ, "TPL": str(template), "VALUES": str(values)}
-        output = subprocess.run(
-            command, env=env, capture_output=True, text=True, check=True, timeout=duration + 60
-        ).stdout
-    return _parse_wrk(output)
+        env = {**os.environ, "TPL": str(template), "VALUES": str(values), "TOKEN": token}
+        finished = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=args.duration + 60
+        )
+    if finished.returncode != 0:
+        raise SystemExit(f"wrk failed ({finished.returncode}): {finished.stderr}")
+    return _parse_wrk(finished.stdout)
 
 
 def _parse_wrk(output: str) -> LoadResult:
@@ -245,13 +310,12 @@ def _parse_wrk(output: str) -> LoadResult:
 
 
 async def run_httpx(
-    base_url: str, plates: list[str], connections: int, duration: int
+    base_url: str, token: str, plates: list[str], args: argparse.Namespace
 ) -> LoadResult:
-    """`connections` concurrent request loops for `duration` seconds."""
+    """`--connections` concurrent request loops for `--duration` seconds."""
     rng = random.Random(42)
     latencies: list[float] = []
     failures = 0
-    limits = httpx.Limits(max_connections=connections)
 
     async def loop(client: httpx.AsyncClient, deadline: float) -> None:
         nonlocal failures
@@ -262,25 +326,27 @@ async def run_httpx(
             if response.status_code != 200 or "errors" in response.json():
                 failures += 1
 
-    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
+    limits = httpx.Limits(max_connections=args.connections)
+    async with httpx.AsyncClient(
+        base_url=base_url, headers=_bearer(token), timeout=30, limits=limits
+    ) as client:
         started = time.perf_counter()
-        deadline = started + duration
-        await asyncio.gather(*(loop(client, deadline) for _ in range(connections)))
+        deadline = started + args.duration
+        await asyncio.gather(*(loop(client, deadline) for _ in range(args.connections)))
         elapsed = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=100)
-    return LoadResult(
-        "httpx", len(latencies), elapsed, failures, *(cuts[p - 1] * 1000 for p in (50, 95, 99))
-    )
+    p50, p95, p99 = (statistics.quantiles(latencies, n=100)[p - 1] * 1000 for p in (50, 95, 99))
+    return LoadResult("httpx", len(latencies), elapsed, failures, p50, p95, p99)
 
 
 def _report(
     settings: Settings,
     args: argparse.Namespace,
     result: LoadResult,
-    statements: list[int],
+    statements: Statements,
     cpu_ms: float,
 ) -> None:
-    backend = "PostgreSQL" if not settings.is_sqlite else "SQLite"
+    backend = "SQLite" if settings.is_sqlite else "PostgreSQL"
+    tables = ", ".join(f"{table} {n:g}" for table, n in statements.by_table.items())
     print(f"database      {backend}")
     print(f"load          {result.tool}, {args.connections} connections, {result.seconds:.1f} s")
     print(f"requests      {result.requests:,} ({result.failed} failed)")
@@ -289,12 +355,12 @@ def _report(
         f"latency       p50 {result.p50_ms:.1f} ms, p95 {result.p95_ms:.1f} ms,"
         f" p99 {result.p99_ms:.1f} ms"
     )
-    print(f"statements    {statistics.mean(statements):.1f} per request {statements}")
+    print(f"statements    {statements.data:g} data + {statements.other:g} other ({tables})")
     print(f"server CPU    {cpu_ms:.1f} ms per request")
     print(
         f"| {backend} | {result.tool} -c{args.connections} {result.seconds:.0f}s"
         f" | {result.per_second:,.0f} | {result.p50_ms:.1f} | {result.p95_ms:.1f}"
-        f" | {statistics.mean(statements):.0f} | {cpu_ms:.1f} | {result.failed} |"
+        f" | {statements.data:g} + {statements.other:g} | {cpu_ms:.1f} | {result.failed} |"
     )
 
 

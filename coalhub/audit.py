@@ -127,6 +127,7 @@ class AuditLog:
         self._queue: asyncio.Queue[AuditRecord] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._pending: list[AuditRecord] = []
+        self._flushing = asyncio.Lock()
 
     def record(self, event: AuditRecord) -> None:
         self._queue.put_nowait(event)
@@ -135,12 +136,14 @@ class AuditLog:
         self._task = asyncio.create_task(self._run(), name="audit-writer")
 
     async def flush(self) -> None:
-        # a failed batch stays pending and goes first next time, so the order never changes
-        while self._pending or not self._queue.empty():
-            while not self._queue.empty() and len(self._pending) < self._max_batch:
-                self._pending.append(self._queue.get_nowait())
-            await append(self._engine, self._pending)
-            self._pending = []
+        # one flush at a time (the writer task and a shutdown may both ask); a failed batch
+        # stays pending and goes first next time, so the order never changes
+        async with self._flushing:
+            while self._pending or not self._queue.empty():
+                while not self._queue.empty() and len(self._pending) < self._max_batch:
+                    self._pending.append(self._queue.get_nowait())
+                await append(self._engine, self._pending)
+                self._pending = []
 
     async def close(self) -> None:
         if self._task is not None:

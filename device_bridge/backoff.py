@@ -1,6 +1,7 @@
 """Exponential backoff between attempts to reach a device."""
 
 from dataclasses import dataclass
+from random import Random
 
 
 @dataclass(frozen=True)
@@ -28,3 +29,9 @@ class Backoff:
 
     def reset(self) -> None:
         self._next = self._policy.initial
+
+
+def jittered(delay: float, rng: Random) -> float:
+    """``delay`` shortened by up to half at random, so that bridges cut off by one outage
+    do not all come back at the same instant."""
+    return delay * (0.5 + rng.random() / 2)

@@ -13,11 +13,15 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import Enum, auto
+from typing import cast
 
 from pymodbus import FramerType, ModbusException
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient, ModbusBaseClient
 from pymodbus.exceptions import ConnectionException, ModbusIOException
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
 
 from device_bridge.backoff import Backoff, BackoffPolicy
 from device_bridge.protocols.base import ReadingSink
@@ -245,3 +249,63 @@ class _HeartbeatWatch:
             return _Heartbeat.ALIVE
         was_stopped, self._stopped = self._stopped, True
         return _Heartbeat.STOPPED if was_stopped else _Heartbeat.JUST_STOPPED
+
+
+class SimulatedIndicator:
+    """A Modbus server playing an indicator with ``register_map``: for tests, demos and
+    commissioning without hardware. Set :attr:`weight`, :attr:`stable` and
+    :attr:`overload` at any time; every read sees them, and bumps the heartbeat
+    register unless :attr:`heartbeat_frozen`. ``rtu`` frames it as RTU over TCP (for
+    ``socket://`` URLs). Restarting reuses the first start's port."""
+
+    def __init__(
+        self,
+        register_map: RegisterMap,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        rtu: bool = False,
+    ) -> None:
+        self.register_map = register_map
+        self.weight = Decimal(0)
+        self.stable = True
+        self.overload = False
+        self.heartbeat_frozen = False
+        self.reads = 0
+        self.host, self.port = host, port
+        self._framer = FramerType.RTU if rtu else FramerType.SOCKET
+        self._heartbeat = 0
+        size = register_map.block_start + register_map.block_count
+        registers = SimData(address=0, count=size, values=0, datatype=DataType.REGISTERS)
+        self._device = SimDevice(id=register_map.device_id, simdata=[registers], action=self._read)
+        self._server: ModbusTcpServer | None = None
+
+    async def start(self) -> None:
+        server = ModbusTcpServer(self._device, address=(self.host, self.port), framer=self._framer)
+        await server.serve_forever(background=True)
+        # listening, the transport is the asyncio.Server, which knows the bound port
+        self.port = cast("asyncio.Server", server.transport).sockets[0].getsockname()[1]
+        self._server = server
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            await self._server.shutdown()  # type: ignore[no-untyped-call]
+            self._server = None
+
+    async def _read(
+        self,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        values: list[int] | list[bool] | None,
+    ) -> None:
+        self.reads += 1
+        if not self.heartbeat_frozen:
+            self._heartbeat += 1
+        encoded = self.register_map.encode(
+            self.weight, stable=self.stable, overload=self.overload, heartbeat=self._heartbeat
+        )
+        for wire_address, value in encoded.items():
+            registers[wire_address - start_address] = value

@@ -171,6 +171,35 @@ class RegisterMap:
             raw=b"".join(register.to_bytes(2, "big") for register in registers),
         )
 
+    def encode(
+        self, weight: Decimal, *, stable: bool = True, overload: bool = False, heartbeat: int = 0
+    ) -> dict[int, int]:
+        """What a device with this map holds for ``weight``, by wire address: the
+        inverse of :meth:`decode`, for simulators and tests."""
+        field = self.weight
+        start = self.wire_address(field.address)
+        if field.data_type is DataType.FLOAT32:
+            number: int | float = float(weight)
+        else:
+            number = int(weight.scaleb(field.decimals).to_integral_value())
+        words = list(struct.unpack(">" + "H" * field.register_count, _pack(number, field)))
+        if field.word_order == "little":
+            words.reverse()
+        registers = {start + offset: word for offset, word in enumerate(words)}
+        for flag, holds in (
+            (self.stable, stable),
+            (self.overload, overload),
+            (self.data_valid, True),
+        ):
+            if flag is not None:
+                address = self.wire_address(flag.address)
+                bits = registers.get(address, 0) & ~flag.mask
+                raised = holds == (flag.active_when is BitState.SET)
+                registers[address] = bits | (flag.mask if raised else 0)
+        if self.heartbeat_address is not None:
+            registers[self.wire_address(self.heartbeat_address)] = heartbeat & 0xFFFF
+        return registers
+
     def heartbeat(self, registers: Sequence[int]) -> int | None:
         if self.heartbeat_address is None:
             return None
@@ -222,6 +251,13 @@ class RegisterMap:
         if isinstance(value, int):
             return scaled(value, field.decimals)
         return _rounded(value, field.decimals)
+
+
+def _pack(number: int | float, field: WeightField) -> bytes:
+    try:
+        return struct.pack(">" + _STRUCT_FORMATS[field.data_type], number)
+    except struct.error:
+        raise ValueError(f"{number} does not fit a {field.data_type.value}") from None
 
 
 def decode_value(

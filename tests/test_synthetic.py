@@ -1,9 +1,10 @@
-"""The synthetic Wuhai dataset (coalhub.synthetic), generated at tiny scale into SQLite."""
+"""The synthetic Wuhai dataset (coalhub.synthetic), generated at tiny scale: checked in
+SQLite, then loaded into each backend."""
 
 from __future__ import annotations
 
 import asyncio
-import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,8 +14,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from coalhub.db import create_engine
 from coalhub.identifiers import (
@@ -24,9 +23,8 @@ from coalhub.identifiers import (
     validate_resident_id,
     validate_uscc,
 )
-from coalhub.migrate import upgrade
 from coalhub.models import EnterpriseKind
-from coalhub.settings import Settings, normalise_database_url, sqlite_url
+from coalhub.settings import Settings, sqlite_url
 from coalhub.synthetic import (
     DISTRICTS,
     LAT_RANGE,
@@ -51,12 +49,9 @@ class Generated:
         return self.db.execute(sql).fetchall()
 
 
-def _migrate_and_generate(database_url: str, seed: int) -> dict[str, int]:
-    settings = Settings(database_url=database_url)
-    upgrade(settings)  # a plain thread: Alembic's env.py runs its own event loop
-
+def _generate(database_url: str, seed: int = SEED) -> dict[str, int]:
     async def run() -> dict[str, int]:
-        engine = create_engine(settings)
+        engine = create_engine(Settings(database_url=database_url))
         try:
             return await generate(engine, SCALE, seed=seed)
         finally:
@@ -65,8 +60,9 @@ def _migrate_and_generate(database_url: str, seed: int) -> dict[str, int]:
     return asyncio.run(run())
 
 
-def _sqlite(path: Path, seed: int) -> Generated:
-    counts = _migrate_and_generate(sqlite_url(path), seed)
+def _sqlite(template: Path, path: Path, seed: int = SEED) -> Generated:
+    shutil.copyfile(template, path)  # a migrated, empty database
+    counts = _generate(sqlite_url(path), seed)
     return Generated(sqlite3.connect(path), counts)
 
 
@@ -77,8 +73,8 @@ def _dump(db: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
 
 
 @pytest.fixture(scope="module")
-def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Generated]:
-    generated = _sqlite(tmp_path_factory.mktemp("synthetic") / "city.sqlite3", SEED)
+def city(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Generated]:
+    generated = _sqlite(sqlite_template, tmp_path_factory.mktemp("synthetic") / "city.sqlite3")
     yield generated
     generated.db.close()
 
@@ -90,10 +86,10 @@ def test_every_table_is_filled_and_counted(city: Generated) -> None:
 
 
 def test_same_seed_gives_identical_rows_and_another_seed_does_not(
-    city: Generated, tmp_path: Path
+    city: Generated, sqlite_template: Path, tmp_path: Path
 ) -> None:
-    again = _sqlite(tmp_path / "again.sqlite3", SEED)
-    other = _sqlite(tmp_path / "other.sqlite3", SEED + 1)
+    again = _sqlite(sqlite_template, tmp_path / "again.sqlite3")
+    other = _sqlite(sqlite_template, tmp_path / "other.sqlite3", SEED + 1)
     try:
         assert _dump(again.db) == _dump(city.db)
         tickets = "SELECT ticket_no, gross_kg, tare_kg FROM weigh_record ORDER BY id"
@@ -103,11 +99,13 @@ def test_same_seed_gives_identical_rows_and_another_seed_does_not(
         other.db.close()
 
 
-def test_generating_into_a_filled_database_is_refused(city: Generated, tmp_path: Path) -> None:
+def test_generating_into_a_filled_database_is_refused(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
     path = tmp_path / "twice.sqlite3"
-    _sqlite(path, SEED).db.close()
+    _sqlite(sqlite_template, path).db.close()
     with pytest.raises(ValueError, match="empty tables"):
-        _migrate_and_generate(sqlite_url(path), SEED)
+        _generate(sqlite_url(path))
 
 
 def test_enterprises_of_every_kind_with_uscc_of_their_district(city: Generated) -> None:
@@ -222,59 +220,25 @@ def test_yaohua_frame_matches_the_documented_example() -> None:
     assert bytes.fromhex(yaohua_a9_frame(3260)) == b"\x02+00326001C\x03"
 
 
-# --- PostgreSQL -----------------------------------------------------------------------------
-
-
-def _server_url() -> URL:
-    server = os.environ.get("COALHUB_TEST_POSTGRES_URL")
-    if not server:
-        if os.environ.get("COALHUB_TEST_REQUIRE_POSTGRES"):
-            pytest.fail("COALHUB_TEST_REQUIRE_POSTGRES is set but COALHUB_TEST_POSTGRES_URL is not")
-        pytest.skip("COALHUB_TEST_POSTGRES_URL is not set")
-    return make_url(normalise_database_url(server))
-
-
-async def _admin(server: URL, statement: str) -> None:
-    engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    server = _server_url()
-    name = f"coalhub_test_synthetic_{os.getpid()}"
-    asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}"'))
-    asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
+# --- each backend ----------------------------------------------------------------------------
 
 INSERT_DISTRICT = (
     "INSERT INTO district (code, name, name_en) VALUES ('150399', 'x', 'x') RETURNING id"
 )
 
 
-async def _insert_district(url: str) -> int:
-    engine = create_engine(Settings(database_url=url))
+async def _insert_district(database_url: str) -> int:
+    engine = create_engine(Settings(database_url=database_url))
     try:
         async with engine.begin() as conn:
-            inserted = await conn.scalar(text(INSERT_DISTRICT))
-            return int(inserted)
+            return int(await conn.scalar(text(INSERT_DISTRICT)))
     finally:
         await engine.dispose()
 
 
-@pytest.mark.postgres
-def test_postgres_gets_the_same_rows_and_sequences_continue(
-    postgres_url: str, city: Generated
+def test_each_backend_gets_the_same_rows_and_ids_continue_after_them(
+    database_url: str, city: Generated
 ) -> None:
-    counts = _migrate_and_generate(postgres_url, SEED)
-    assert counts == city.counts
+    assert _generate(database_url) == city.counts
     # ids were given explicitly: the next row the application inserts must not collide
-    assert asyncio.run(_insert_district(postgres_url)) == len(DISTRICTS) + 1
+    assert asyncio.run(_insert_district(database_url)) == len(DISTRICTS) + 1
