@@ -72,6 +72,7 @@ class CoalhubGraphQL(GraphQL[RequestContext, None]):
             access=await self.policies.decision_for(principal),
             sessionmaker=self.sessionmaker,
             audit=self.audit,
+            policies=self.policies,
         )
 
 

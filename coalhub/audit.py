@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from coalhub.models import AuditEvent
@@ -86,10 +86,12 @@ async def append(engine: AsyncEngine, records: Sequence[AuditRecord]) -> None:
                     prev = digest
                 await connection.execute(insert(AuditEvent), rows)
             return
-        except IntegrityError:  # another process appended first (SQLite): chain onto it
+        except (IntegrityError, OperationalError):
+            # SQLite: another writer committed between our read of the chain's end and our
+            # insert (a unique seq clash, or SQLITE_BUSY on the lock upgrade): chain onto it
             if attempt == 4:
                 raise
-            await asyncio.sleep(0.01 * (attempt + 1))
+            await asyncio.sleep(0.02 * (attempt + 1))
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,10 @@ class PolicyStore:
             self._decisions[key] = decision
         return decision
 
+    def mark_stale(self) -> None:
+        """Re-read the revision on next use (other processes notice within refresh_seconds)."""
+        self._checked_at = 0.0
+
     def enforcer(self) -> casbin.Enforcer:
         assert self._loaded is not None, "decision_for() loads the policy first"
         return self._loaded.enforcer

@@ -114,6 +114,7 @@ async def grant_access(ctx: RequestContext, grant: Grant) -> bool:
         return False
     ctx.session.add(PolicyRule(**values))
     await bump_revision(ctx.session)
+    ctx.policy_changed = True
     _audit_change(ctx, "grant", grant)
     return True
 
@@ -127,6 +128,7 @@ async def revoke_access(ctx: RequestContext, grant: Grant) -> bool:
     removed = bool(result.rowcount)  # type: ignore[attr-defined]
     if removed:
         await bump_revision(ctx.session)
+        ctx.policy_changed = True
         _audit_change(ctx, "revoke", grant)
     return removed
 

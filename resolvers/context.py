@@ -17,6 +17,7 @@ from coalhub.auth import Principal
 from coalhub.catalog import Entity
 from coalhub.settings import Settings
 from policies.access import AccessDecision
+from policies.enforcer import PolicyStore
 from resolvers.scope import scope_predicates
 
 
@@ -27,6 +28,8 @@ class RequestContext:
     access: AccessDecision
     sessionmaker: async_sessionmaker[AsyncSession]
     audit: AuditLog | None = None
+    policies: PolicyStore | None = None
+    policy_changed: bool = False  # set by mutations that edit the policy rules
     statements: int = 0  # counted for audit and for the N+1 tests
     _session: AsyncSession | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -70,6 +73,8 @@ class RequestContext:
         try:
             if commit:
                 await self._session.commit()
+                if self.policy_changed and self.policies is not None:
+                    self.policies.mark_stale()  # this process sees its own change at once
             else:
                 await self._session.rollback()
         finally:
