@@ -68,6 +68,7 @@ async def seed_if_empty(session: AsyncSession, path: Path = SEED_PATH) -> bool:
 
 
 async def bump_revision(session: AsyncSession) -> None:
+    await session.flush()  # a revision row added in this session must be seen by the UPDATE
     changed = await session.execute(
         update(PolicyRevision)
         .where(PolicyRevision.id == 1)
@@ -165,10 +166,25 @@ def _scope(principal: Principal) -> RowScope:
     return RowScope()
 
 
+def _narrowed(enforcer: casbin.Enforcer, principal: Principal) -> casbin.Enforcer:
+    """An enforcer holding only the lines that can match this principal's subjects.
+
+    Casbin still decides, with the same model; it just no longer walks the thousands of
+    lines that name other clients (one `enforce` over 2,000 lines costs about 8 ms)."""
+    domain = principal.district_code or CITY
+    subjects = set(_subjects(principal))
+    for subject in list(subjects):
+        subjects.update(enforcer.get_implicit_roles_for_user(subject, domain))
+    rows = [["p", *rule] for rule in enforcer.get_policy() if rule[0] in subjects]
+    rows += [["g", *rule] for rule in enforcer.get_grouping_policy()]
+    return casbin.Enforcer(str(MODEL_PATH), _RowsAdapter(rows))
+
+
 def decide(
     enforcer: casbin.Enforcer, principal: Principal, clearance: Secrecy, max_page_size: int
 ) -> AccessDecision:
     """Everything a request may do, from a few enforce calls per object type."""
+    enforcer = _narrowed(enforcer, principal)
     type_names: Iterable[str] = (*ENTITIES, *EXTRA_TYPES)
     readable = {
         name
