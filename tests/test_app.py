@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
 from joserfc.jwk import ECKey
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from coalhub.clients import revoke_client
 from coalhub.db import create_sessionmaker
@@ -100,3 +101,16 @@ async def test_a_revoked_client_is_refused(hub: Hub, settings: Settings) -> None
         "/graphql", json={"query": "{ me { clientId } }"}, headers=tax.headers
     )
     assert response.status_code == 401
+
+
+async def test_unexpected_failures_are_masked_with_a_reference(
+    hub: Hub, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with hub.engine.begin() as connection:
+        await connection.execute(text("DROP TABLE quality_sample"))  # an operator's accident
+    body = await hub.graphql("{ qualitySamples(first: 1) { totalCount } }")
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "INTERNAL_ERROR"
+    reference = error["extensions"]["reference"]
+    assert "quality_sample" not in str(body)  # nothing of the cause reaches the client
+    assert any(reference in record.getMessage() and record.exc_info for record in caplog.records)
