@@ -293,22 +293,42 @@ def decode_frame(frame: bytes) -> Frame:
     packet, sent = content[:-1], content[-1]
     if (computed := checksum(packet)) != sent:
         raise JT808DecodeError("bad_checksum", f"computed {computed:#04x}, sent {sent:#04x}")
-    reader = _Reader(packet)
-    header, body_length = _decode_header(reader)
-    body = reader.rest()
+    header, body_length, size = _decode_header(packet)
+    body = packet[size:]
     if len(body) != body_length:
         raise JT808DecodeError("bad_length", f"header says {body_length}, body has {len(body)}")
     return Frame(header, body)
 
 
-def _decode_header(reader: _Reader) -> tuple[Header, int]:
-    msg_id, attributes = reader.u16(), reader.u16()
-    version = reader.u8() if attributes & _V2019_BIT else None
-    phone = _decode_bcd(reader.take(6 if version is None else 10), "bad_bcd")
-    seq = reader.u16()
-    split = _decode_split(reader) if attributes & _SPLIT_BIT else None
+def _decode_header(packet: bytes) -> tuple[Header, int, int]:
+    """(header, body length it declares, header size)."""
+    if len(packet) < 4:
+        raise JT808DecodeError("truncated", f"{len(packet)} bytes cannot hold a header")
+    msg_id, attributes = _ID_ATTRIBUTES.unpack_from(packet)
+    v2019 = bool(attributes & _V2019_BIT)
+    phone_at, phone_size = (5, 10) if v2019 else (4, 6)  # 2019 puts a version byte first
+    size = phone_at + phone_size + 2
+    if len(packet) < size:
+        raise JT808DecodeError("truncated", f"{len(packet)} bytes cannot hold the header")
+    version = packet[4] if v2019 else None
+    phone = _phone(packet[phone_at : phone_at + phone_size])
+    seq = int.from_bytes(packet[size - 2 : size], "big")
+    split = None
+    if attributes & _SPLIT_BIT:
+        reader = _Reader(packet)
+        reader.offset = size
+        split = _decode_split(reader)
+        size = reader.offset
     encryption = (attributes >> 10) & 0b111
-    return Header(msg_id, phone, seq, version, encryption, split), attributes & _MAX_BODY
+    return Header(msg_id, phone, seq, version, encryption, split), attributes & _MAX_BODY, size
+
+
+_ID_ATTRIBUTES: Final = struct.Struct(">HH")
+
+
+@lru_cache(maxsize=65536)  # each terminal sends its phone in every frame
+def _phone(raw: bytes) -> str:
+    return _decode_bcd(raw, "bad_bcd")
 
 
 def _decode_split(reader: _Reader) -> Split:

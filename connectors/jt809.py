@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
+from functools import lru_cache
 from typing import Final
 
 from connectors import jt808
@@ -198,13 +199,6 @@ class _Reader:
 
 # ---- framing ---------------------------------------------------------------------------
 
-_UNESCAPE: Final = {
-    b"\x5a\x01": b"\x5b",
-    b"\x5a\x02": b"\x5a",
-    b"\x5e\x01": b"\x5d",
-    b"\x5e\x02": b"\x5e",
-}
-_ESCAPE_PAIR: Final = re.compile(rb"[\x5a\x5e].?", re.DOTALL)
 _RAW_FLAG: Final = re.compile(rb"[\x5b\x5d]")
 
 
@@ -217,15 +211,20 @@ def escape(data: bytes) -> bytes:
 def unescape(data: bytes) -> bytes:
     if _RAW_FLAG.search(data):
         raise JT809DecodeError("bad_escape", "unescaped 0x5B or 0x5D inside a frame")
-    return _ESCAPE_PAIR.sub(_unescape_pair, data)
-
-
-def _unescape_pair(match: re.Match[bytes]) -> bytes:
-    pair = match.group()
-    if pair not in _UNESCAPE:
+    if (bad := _BAD_PAIR.search(data)) is not None:
+        pair = data[bad.start() : bad.start() + 2]
         detail = f"{pair[:1].hex()} followed by {pair[1:].hex() or 'nothing'}"
         raise JT809DecodeError("bad_escape", detail)
-    return _UNESCAPE[pair]
+    # every 0x5A/0x5E now leads a valid pair; in this order no replacement feeds the next
+    return (
+        data.replace(b"\x5a\x01", b"\x5b")
+        .replace(b"\x5a\x02", b"\x5a")
+        .replace(b"\x5e\x01", b"\x5d")
+        .replace(b"\x5e\x02", b"\x5e")
+    )
+
+
+_BAD_PAIR: Final = re.compile(rb"[\x5a\x5e](?![\x01\x02])")
 
 
 def crc16_ccitt_false(data: bytes) -> int:
@@ -250,21 +249,28 @@ def decode_frame(frame: bytes, edition: Edition = Edition.V2011) -> Frame:
     packet, sent = content[:-2], int.from_bytes(content[-2:], "big")
     if (computed := crc16_ccitt_false(packet)) != sent:
         raise JT809DecodeError("bad_checksum", f"computed {computed:#06x}, sent {sent:#06x}")
-    reader = _Reader(packet)
-    declared_length = reader.u32()
+    declared_length = int.from_bytes(packet[:4], "big")
     # MSG_LENGTH counts the unescaped frame, flags and CRC included
     if declared_length != len(content) + 2:
         detail = f"header says {declared_length}, frame has {len(content) + 2}"
         raise JT809DecodeError("bad_length", detail)
-    return Frame(_decode_header(reader, edition), reader.rest())
+    size = _header_size(edition)
+    return Frame(_decode_header(packet, edition), packet[size:])
 
 
-def _decode_header(reader: _Reader, edition: Edition) -> Header:
-    sn, msg_id, centre_id = reader.u32(), reader.u16(), reader.u32()
-    major, minor, patch = reader.take(3)
-    encrypted, key = reader.u8() != 0, reader.u32()
-    sent_at = _decode_utc_seconds(reader.u64()) if edition is Edition.V2019 else None
-    return Header(msg_id, centre_id, sn, (major, minor, patch), encrypted, key, sent_at)
+# after MSG_LENGTH: sn, msg id, centre id, version (3 bytes), encrypt flag, key
+_HEADER_2011: Final = struct.Struct(">IHIBBBBI")
+
+
+def _decode_header(packet: bytes, edition: Edition) -> Header:
+    # the caller checked the length; struct rather than _Reader: this runs for every frame
+    sn, msg_id, centre_id, major, minor, patch, encrypted, key = _HEADER_2011.unpack_from(packet, 4)
+    sent_at = None
+    if edition is Edition.V2019:
+        sent_at = _decode_utc_seconds(
+            int.from_bytes(packet[_HEADER_SIZE : _HEADER_SIZE + 8], "big")
+        )
+    return Header(msg_id, centre_id, sn, (major, minor, patch), encrypted != 0, key, sent_at)
 
 
 def _decode_utc_seconds(seconds: int) -> datetime:
@@ -388,12 +394,26 @@ def decode_link_test(body: bytes, response: bool) -> LinkTest:
     return LinkTest(response)
 
 
+_EXCHANGE_HEAD: Final = struct.Struct(">BHI")  # after the plate: colour, data type, length
+
+
 def decode_vehicle_exchange(body: bytes) -> VehicleExchange:
-    reader = _Reader(body)
-    plate, plate_colour = _decode_text(reader.take(_PLATE_SIZE)), reader.u8()
-    data_type, data = reader.u16(), reader.take(reader.u32())
-    reader.expect_end()
-    return VehicleExchange(plate, plate_colour, data_type, data)
+    head = _PLATE_SIZE + _EXCHANGE_HEAD.size
+    if len(body) < head:
+        raise JT809DecodeError("truncated", f"need {head} bytes, {len(body)} left")
+    plate_colour, data_type, size = _EXCHANGE_HEAD.unpack_from(body, _PLATE_SIZE)
+    if len(body) < head + size:
+        detail = f"need {size} bytes at offset {head}, {len(body) - head} left"
+        raise JT809DecodeError("truncated", detail)
+    if len(body) > head + size:
+        raise JT809DecodeError("bad_length", f"{len(body) - head - size} unexpected trailing bytes")
+    plate = _plate_text(body[:_PLATE_SIZE])
+    return VehicleExchange(plate, plate_colour, data_type, body[head:])
+
+
+@lru_cache(maxsize=65536)  # the same trucks over and over
+def _plate_text(raw: bytes) -> str:
+    return _decode_text(raw)
 
 
 def encode_vehicle_exchange(exchange: VehicleExchange) -> bytes:
@@ -441,17 +461,32 @@ def _encode_position(position: Position) -> bytes:
     return _encode_position_2011(position)
 
 
+_POSITION_2011: Final = struct.Struct(">BBBHBBBIIHHIHHII")
+
+
 def _read_position_2011(reader: _Reader) -> Position2011:
-    encrypted = reader.u8() != 0
-    day, month, year = reader.u8(), reader.u8(), reader.u16()
-    hour, minute, second = reader.take(3)
-    time = _beijing_to_utc(year, month, day, hour, minute, second)
-    longitude, latitude = reader.u32(), reader.u32()
-    speed, recorder_speed, mileage = reader.u16(), reader.u16(), reader.u32()
-    direction, altitude, state, alarm = reader.u16(), reader.u16(), reader.u32(), reader.u32()
+    # one struct call rather than sixteen reads: the national platform sends thousands a second
+    (
+        encrypted,
+        day,
+        month,
+        year,
+        hour,
+        minute,
+        second,
+        longitude,
+        latitude,
+        speed,
+        recorder_speed,
+        mileage,
+        direction,
+        altitude,
+        state,
+        alarm,
+    ) = _POSITION_2011.unpack(reader.take(_POSITION_2011_SIZE))
     return Position2011(
-        encrypted=encrypted,
-        time=time,
+        encrypted=encrypted != 0,
+        time=_beijing_to_utc(year, month, day, hour, minute, second),
         # STATE is the JT/T 808 status word: bit 2 south, bit 3 west
         latitude=_coordinate(latitude, bool(state & 0b100), 90),
         longitude=_coordinate(longitude, bool(state & 0b1000), 180),
@@ -535,6 +570,7 @@ def _pack(layout: str, *values: int) -> bytes:
         raise ValueError(f"{values} do not fit {layout!r}: {error}") from error
 
 
+@lru_cache(maxsize=4096)  # many vehicles share each second
 def _beijing_to_utc(
     year: int, month: int, day: int, hour: int, minute: int, second: int
 ) -> datetime:
