@@ -3,6 +3,7 @@ the GraphQL API. Nothing here reads the environment."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Protocol
@@ -29,6 +30,8 @@ from coalhub.oauth import (
     unauthenticated_response,
 )
 from coalhub.settings import Settings
+from connectors.base import ConnectorStats
+from connectors.scheduler import connector_routes, run_connectors
 from policies.enforcer import PolicyStore, seed_if_empty
 from resolvers.context import RequestContext
 from schema.build import build_schema
@@ -120,14 +123,22 @@ def create_app(settings: Settings) -> Starlette:
     graphql = CoalhubGraphQL(settings, sessionmaker, policies, audit)
     endpoint = AuthenticatedEndpoint(graphql, auth.verifier)
 
+    connector_stats: dict[str, ConnectorStats] = {}
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with sessionmaker.begin() as session:
             await seed_if_empty(session)
         audit.start()
+        stop = asyncio.Event()
+        connectors = asyncio.create_task(
+            run_connectors(settings, engine, stop, stats=connector_stats), name="connectors"
+        )
         try:
             yield
         finally:
+            stop.set()
+            await connectors
             await audit.close()
             await engine.dispose()
 
@@ -135,6 +146,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/graphql", endpoint, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         *auth.routes,
+        # cameras cannot log in: each push connector checks its senders' addresses
+        *connector_routes(engine, settings.connectors_config, stats=connector_stats),
         static_mount(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

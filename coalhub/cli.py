@@ -18,6 +18,7 @@ from coalhub import migrate
 from coalhub.cli_client import client, keys
 from coalhub.clients import Credentials
 from coalhub.settings import Settings
+from connectors.cli import connector
 
 console = Console(stderr=True)
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"
@@ -160,6 +161,7 @@ def _progress() -> Progress:
 
 main.add_command(client)
 main.add_command(keys)
+main.add_command(connector)
 
 
 @main.group()

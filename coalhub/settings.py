@@ -42,6 +42,8 @@ class Settings:
     access_token_seconds: int = 600
     token_leeway_seconds: int = 30
     auth_cache_seconds: float = 5.0
+    # TOML file naming the connectors the hub runs in-process (none when unset)
+    connectors_config: Path | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -57,6 +59,7 @@ class Settings:
             access_token_seconds=config("COALHUB_ACCESS_TOKEN_SECONDS", cast=int, default=600),
             token_leeway_seconds=config("COALHUB_TOKEN_LEEWAY_SECONDS", cast=int, default=30),
             auth_cache_seconds=config("COALHUB_AUTH_CACHE_SECONDS", cast=float, default=5.0),
+            connectors_config=config("COALHUB_CONNECTORS_CONFIG", cast=Path, default=None),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

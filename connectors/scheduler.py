@@ -26,8 +26,7 @@ log = logging.getLogger("coalhub.connectors")
 
 
 def configured_path(settings: Settings) -> Path | None:
-    value = getattr(settings, "connectors_config", None)
-    return None if value is None else Path(value)
+    return settings.connectors_config
 
 
 def scheduled(specs: dict[str, ConnectorSpec]) -> list[ConnectorSpec]:
