@@ -78,7 +78,7 @@ def colour(value: object, codes: ColourCodes = "jtt415") -> PlateColour:
 
 
 def moment(value: object, *, assume_zone: tzinfo = BEIJING, fmt: str | None = None) -> datetime:
-    """ISO 8601 (or `fmt`); a time without an offset is read in `assume_zone`."""
+    """`fmt`, else ISO 8601; a time without an offset is read in `assume_zone`."""
     if isinstance(value, datetime):
         parsed = value
     else:
@@ -88,7 +88,10 @@ def moment(value: object, *, assume_zone: tzinfo = BEIJING, fmt: str | None = No
         try:
             parsed = datetime.strptime(raw, fmt) if fmt else datetime.fromisoformat(raw)
         except ValueError as error:
-            raise FieldError("bad_time", f"{raw!r}: {error}") from error
+            try:  # spreadsheet date cells arrive as ISO text whatever the text format is
+                parsed = datetime.fromisoformat(raw)
+            except ValueError:
+                raise FieldError("bad_time", f"{raw!r}: {error}") from error
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=assume_zone)
     return parsed.astimezone(UTC)

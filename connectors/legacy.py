@@ -37,6 +37,7 @@ from connectors import fields
 from connectors.base import Batch, JSONState, Reject, StoreOutcome
 from connectors.files import Digests, FileSet, advanced, next_file
 from connectors.legacy_csv import read_chunk
+from connectors.legacy_xlsx import data_rows, read_xlsx_chunk
 from connectors.positions import VehicleResolver
 from connectors.store import insert_ignore, table_of
 
@@ -127,14 +128,19 @@ class LegacyWeighTickets:
         position = next_file(state, self.files.paths(), self._digests)
         if position is None:
             return Batch([], [], state, done=True)
-        chunk = read_chunk(
-            position.path,
-            position.offset,
-            int(position.entry.get("line", 1)),
-            self.batch_size,
-            encoding=self.encoding,
-            delimiter=self.delimiter,
-        )
+        if position.path.suffix.lower() == ".xlsx":
+            chunk = read_xlsx_chunk(position.path, position.offset, self.batch_size)
+            size = data_rows(position.path)
+        else:
+            chunk = read_chunk(
+                position.path,
+                position.offset,
+                int(position.entry.get("line", 1)),
+                self.batch_size,
+                encoding=self.encoding,
+                delimiter=self.delimiter,
+            )
+            size = position.path.stat().st_size
         name = position.path.name
         rejects = [
             Reject("bad_encoding" if raw else "bad_csv", why, raw, f"{name} line {line}")
@@ -158,7 +164,6 @@ class LegacyWeighTickets:
                     rejects.append(parsed)
                 else:
                     records.append(parsed)
-        size = position.path.stat().st_size
         state = advanced(state, position, chunk.offset, chunk.at_end, line=chunk.line)
         return Batch(records, rejects, state, done=False, progress=(chunk.offset, size))
 

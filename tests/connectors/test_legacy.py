@@ -229,3 +229,45 @@ async def test_the_cli_killed_mid_import_then_rerun_stores_each_row_once(
     assert "rejected records of legacy" in out.decode()
     assert await count(engine, m.WeighRecord) == len(rows) - sum(bad.values())
     assert await reasons(engine, "legacy") == bad
+
+
+def write_xlsx(path: Path, rows: list[list[str]]) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(HEADER)
+    for row in rows:
+        # as such exports are: weights as numbers, times as real dates
+        gross, tare = (int(v) if v.isdigit() else v for v in row[2:4])
+        try:
+            weighed: object = datetime.strptime(row[4], "%Y-%m-%d %H:%M")
+        except ValueError:
+            weighed = row[4]
+        sheet.append([*row[:2], gross, tare, weighed, *row[5:]])
+    workbook.save(path)
+
+
+async def test_xlsx_exports_import_and_resume_like_csv(engine: AsyncEngine, tmp_path: Path) -> None:
+    await seed_world(engine, enterprises_per_district=1, weighings_per_site=0)
+    rows, bad = ticket_rows(120, seed=7)
+    write_xlsx(tmp_path / "export.xlsx", rows)
+    config = write_config(tmp_path, batch_size=25).read_text(encoding="utf-8")
+    config = config.replace('paths = ["*.csv"]', 'paths = ["*.xlsx"]')
+    (tmp_path / "connectors.toml").write_text(config, encoding="utf-8")
+    spec = load_config(tmp_path / "connectors.toml")["legacy"]
+    async with running(spec.connector, engine) as ctx:  # type: ignore[arg-type]
+        pass
+    good = len(rows) - sum(bad.values())
+    assert ctx.stats.stored == good
+    assert await count(engine, m.WeighRecord) == good
+    assert await reasons(engine, "legacy") == bad
+    async with engine.connect() as connection:
+        [entry] = (await load_checkpoint(connection, "legacy"))["files"].values()
+    assert entry["complete"] is True
+    assert entry["offset"] == len(rows)
+    again = load_config(tmp_path / "connectors.toml")["legacy"]
+    async with running(again.connector, engine) as rerun:  # type: ignore[arg-type]
+        pass
+    assert rerun.stats.received == 0
