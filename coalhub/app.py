@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
@@ -31,7 +31,7 @@ from coalhub.oauth import (
 )
 from coalhub.settings import Settings
 from connectors.base import ConnectorStats
-from connectors.scheduler import connector_routes, run_connectors
+from connectors.scheduler import connector_routes, run_connectors, stats_route
 from policies.enforcer import PolicyStore, seed_if_empty
 from resolvers.context import RequestContext
 from schema.build import build_schema
@@ -110,6 +110,32 @@ def _header_text(value: str | None) -> str | None:
     return (unquote(value).strip() or None) if value else None
 
 
+OPERATORS = frozenset({"developer", "big_data_centre"})  # who runs the platform
+
+
+class OperatorsOnly:
+    """Monitoring endpoints: a valid token of the platform's operators, else 401/403."""
+
+    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
+        self.app = app
+        self.authenticator = authenticator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Request(scope, receive).headers
+        try:
+            principal = await self.authenticator.principal(headers.get("authorization"), None, None)
+        except Unauthenticated:
+            await unauthenticated_response()(scope, receive, send)
+            return
+        if principal.department not in OPERATORS:
+            forbidden = {
+                "errors": [{"message": "operators only", "extensions": {"code": "FORBIDDEN"}}]
+            }
+            await JSONResponse(forbidden, status_code=403)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -148,6 +174,11 @@ def create_app(settings: Settings) -> Starlette:
         *auth.routes,
         # cameras cannot log in: each push connector checks its senders' addresses
         *connector_routes(engine, settings.connectors_config, stats=connector_stats),
+        Route(
+            "/connectors/stats",
+            OperatorsOnly(stats_route(connector_stats).app, auth.verifier),
+            methods=["GET"],
+        ),
         static_mount(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

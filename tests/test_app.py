@@ -114,3 +114,12 @@ async def test_unexpected_failures_are_masked_with_a_reference(
     reference = error["extensions"]["reference"]
     assert "quality_sample" not in str(body)  # nothing of the cause reaches the client
     assert any(reference in record.getMessage() and record.exc_info for record in caplog.records)
+
+
+async def test_connector_counters_are_for_operators_only(hub: Hub) -> None:
+    assert (await hub.client.get("/connectors/stats")).status_code == 401
+    tax = await hub.as_client("tax")
+    assert (await hub.client.get("/connectors/stats", headers=tax.headers)).status_code == 403
+    response = await hub.client.get("/connectors/stats", headers=hub.headers)
+    assert response.status_code == 200
+    assert response.json() == {}  # no connectors configured in tests
