@@ -19,6 +19,7 @@ from coalhub.cli_client import client, keys
 from coalhub.clients import Credentials
 from coalhub.settings import Settings
 from connectors.cli import connector
+from device_bridge.cli import bridge
 
 console = Console(stderr=True)
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"
@@ -162,6 +163,7 @@ def _progress() -> Progress:
 main.add_command(client)
 main.add_command(keys)
 main.add_command(connector)
+main.add_command(bridge)
 
 
 @main.group()

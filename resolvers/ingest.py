@@ -441,7 +441,9 @@ class _Batch:
             .returning(table.c.idempotency_key, table.c.id)
         )
         ctx.statements += 1
-        result = await ctx.session.execute(statement, [row.values for row in self.rows])
+        # in key order, as every request does: two inserting the same keys cannot deadlock
+        ordered = sorted(self.rows, key=lambda row: row.item.key)
+        result = await ctx.session.execute(statement, [row.values for row in ordered])
         inserted: dict[str, int] = dict(result.all())
         missed = [row for row in self.rows if row.item.key not in inserted]
         # lost a race with a concurrent delivery of the same key, or of the same ticket no
@@ -552,7 +554,11 @@ async def _ensure(
         statement = _dialect_insert(ctx, table).on_conflict_do_nothing(
             index_elements=list(natural_key)
         )
-        rows = [dict(zip(natural_key, pair, strict=True)) | dict(defaults) for pair in missing]
+        # in key order, so that concurrent requests take the unique index's locks alike
+        rows = [
+            dict(zip(natural_key, pair, strict=True)) | dict(defaults)
+            for pair in sorted(missing, key=str)
+        ]
         ctx.statements += 1
         await ctx.session.execute(statement, rows)
         found |= await _ids_by_natural_key(ctx, table, key, missing)
@@ -674,5 +680,5 @@ async def _upsert_devices(ctx: RequestContext, reports: Sequence[_Report]) -> di
         },
     ).returning(table.c.site_id, table.c.code, table.c.id)
     ctx.statements += 1
-    result = await ctx.session.execute(statement, list(latest.values()))
+    result = await ctx.session.execute(statement, [latest[key] for key in sorted(latest)])
     return {(site, code): row_id for site, code, row_id in result}

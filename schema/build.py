@@ -42,8 +42,13 @@ class RequestSession(SchemaExtension):
         context: RequestContext = self.execution_context.context
         execution = self.execution_context
         result = execution.result
+        # a field refused to the caller (FORBIDDEN, reported as a denial) is not a failure
+        denied = {id(e) for e in context.denials.values()}
+        errors = getattr(result, "errors", None) or []
         succeeded = (
-            execution.graphql_document is not None and result is not None and not result.errors
+            execution.graphql_document is not None
+            and result is not None
+            and all(id(e) in denied for e in errors)
         )
         commit = succeeded and execution.operation_type == OperationType.MUTATION
         await context.finish(commit=commit)
@@ -51,8 +56,9 @@ class RequestSession(SchemaExtension):
 
 def is_public(error: GraphQLError) -> bool:
     original = error.original_error
-    # no original: a parse or validation error about the client's own document
-    return original is None or isinstance(original, PublicError)
+    # no original: a parse or validation error about the client's own document; no path:
+    # raised before execution, i.e. the client's variables failed to coerce
+    return original is None or isinstance(original, PublicError) or error.path is None
 
 
 class AuditRequests(SchemaExtension):

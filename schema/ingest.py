@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -9,6 +10,9 @@ from typing import Any
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
+from strawberry.schema.name_converter import NameConverter
+from strawberry.types.arguments import InputContext
+from strawberry.types.base import get_object_definition
 
 from coalhub.identifiers import PlateColour
 from coalhub.models import DeviceKind, DeviceStatus, WeighDirection
@@ -47,6 +51,38 @@ class WeighRecordInput:
         default=None,
         description="Raw indicator frames of the stable windows (hex), image hashes, timings",
     )
+
+
+def _record_from_input(
+    cls: type[WeighRecordInput], value: Mapping[str, Any], context: InputContext
+) -> WeighRecordInput:
+    """Build the input from GraphQL's coerced value directly.
+
+    A full batch is 500 records of 18 fields, and strawberry's generic conversion
+    resolves every field's type for every record: about a third of the request's time.
+    The coerced values need nothing more (scalars are parsed, enums are members) but the
+    ids, parsed here so that a malformed one rejects its record, not the whole batch."""
+    fields = {_PYTHON_NAMES[name]: item for name, item in value.items()}
+    fields["site_id"] = _global_id(fields["site_id"])
+    fields["booking_id"] = _global_id(fields.get("booking_id"))
+    return cls(**fields)
+
+
+def _global_id(text: object) -> relay.GlobalID | None:
+    if text is None or isinstance(text, relay.GlobalID):
+        return text
+    try:
+        return relay.GlobalID.from_id(str(text))
+    except relay.GlobalIDValueError:
+        return relay.GlobalID("", "")  # names no type: refused as "wrong_type"
+
+
+_RECORD_DEFINITION = get_object_definition(WeighRecordInput, strict=True)
+_PYTHON_NAMES = {
+    NameConverter().get_graphql_name(field): field.python_name
+    for field in _RECORD_DEFINITION.fields
+}
+_RECORD_DEFINITION.from_input = _record_from_input
 
 
 # Results carry ids, not the stored objects: a field the caller may not read would be an
@@ -120,7 +156,7 @@ async def ingest_weigh_records(
     ]
     outcomes = await r.ingest_weigh_records(info.context, fields)
     results = [
-        WeighRecordResult(**_result_fields(o), weigh_record_id=_global_id("WeighRecord", o))
+        WeighRecordResult(**_result_fields(o), weigh_record_id=_result_id("WeighRecord", o))
         for o in outcomes
     ]
     return IngestWeighRecordsPayload(results=results)
@@ -141,7 +177,7 @@ async def report_device_status(
     ]
     outcomes = await r.report_device_status(info.context, fields)
     results = [
-        DeviceStatusResult(**_result_fields(o), device_id=_global_id("Device", o)) for o in outcomes
+        DeviceStatusResult(**_result_fields(o), device_id=_result_id("Device", o)) for o in outcomes
     ]
     return ReportDeviceStatusPayload(results=results)
 
@@ -157,5 +193,5 @@ def _result_fields(outcome: r.IngestOutcome) -> dict[str, Any]:
     }
 
 
-def _global_id(type_name: str, outcome: r.IngestOutcome) -> relay.GlobalID | None:
+def _result_id(type_name: str, outcome: r.IngestOutcome) -> relay.GlobalID | None:
     return None if outcome.row_id is None else relay.GlobalID(type_name, str(outcome.row_id))

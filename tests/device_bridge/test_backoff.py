@@ -1,6 +1,8 @@
+from random import Random
+
 import pytest
 
-from device_bridge.backoff import Backoff, BackoffPolicy
+from device_bridge.backoff import Backoff, BackoffPolicy, jittered
 
 
 def test_delays_grow_to_the_maximum_and_reset() -> None:
@@ -16,3 +18,10 @@ def test_delays_grow_to_the_maximum_and_reset() -> None:
 def test_unusable_policies_are_refused(initial: float, maximum: float, factor: float) -> None:
     with pytest.raises(ValueError, match="unusable"):
         BackoffPolicy(initial=initial, maximum=maximum, factor=factor)
+
+
+def test_jitter_shortens_a_delay_by_at_most_half() -> None:
+    rng = Random(7)
+    delays = [jittered(8.0, rng) for _ in range(200)]
+    assert all(4.0 <= delay <= 8.0 for delay in delays)
+    assert len({round(delay, 3) for delay in delays}) > 100  # bridges do not retry in step

@@ -6,7 +6,7 @@ from typing import Literal
 import pytest
 from pymodbus.client import ModbusBaseClient
 
-from device_bridge.modbus_profiles import FLINTEC_FT112
+from device_bridge.modbus_profiles import FLINTEC_FT112, PROFILES
 from device_bridge.protocols.base import WeightKind
 from device_bridge.register_map import (
     Addressing,
@@ -210,3 +210,15 @@ def test_from_dict_requires_name_and_weight() -> None:
         RegisterMap.from_dict({"name": "test"})
     with pytest.raises(RegisterMapError, match="name is required"):
         RegisterMap.from_dict({"weight": {"address": 0}})
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+@pytest.mark.parametrize(("weight", "stable"), [(Decimal(32600), True), (Decimal(-120), False)])
+def test_encode_is_the_inverse_of_decode(name: str, weight: Decimal, stable: bool) -> None:
+    register_map = PROFILES[name]
+    encoded = register_map.encode(weight, stable=stable, heartbeat=7)
+    block = [encoded.get(register_map.block_start + i, 0) for i in range(register_map.block_count)]
+    reading = register_map.decode(block)
+    assert reading.weight == weight
+    assert reading.stable == (None if register_map.stable is None else stable)
+    assert register_map.heartbeat(block) == (None if register_map.heartbeat_address is None else 7)
