@@ -32,7 +32,7 @@ SEED_PATH = POLICY_DIR / "policy.csv"
 CITY = "city"
 # types only reachable by role, not in the catalog's read path
 EXTRA_TYPES = ("PolicyRule",)
-ACTIONS = ("identify", "ingest", "administer")
+ACTIONS = ("identify", "ingest", "administer", "register")
 # reading above this level needs an end user and a purpose on the request (X-Road style)
 UNATTRIBUTED_CEILING = Secrecy.INTERNAL
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from coalhub import models as m
-from coalhub.errors import ConflictError, InvalidInputError
+from coalhub.errors import ConflictError, ForbiddenError, InvalidInputError
 from coalhub.identifiers import (
     InvalidIdentifierError,
     PlateColour,
@@ -73,6 +73,29 @@ async def flush_new(ctx: RequestContext, row: m.Base, conflict_field: str) -> No
         raise ConflictError(conflict_field, f"{conflict_field} is already registered") from error
 
 
+def authorize(ctx: RequestContext, type_name: str) -> None:
+    if not ctx.access.may("register", type_name):
+        raise ForbiddenError(f"无权登记 {type_name} / not permitted to register {type_name}")
+
+
+def own_district(ctx: RequestContext, district_code: str) -> None:
+    caller = ctx.caller
+    if caller.district_code is not None and caller.district_code != district_code:
+        raise ForbiddenError("只能登记本区企业 / only enterprises of your own district")
+
+
+def own_enterprise(ctx: RequestContext, field: str, enterprise_id: int | None) -> int | None:
+    """Enterprise callers register for themselves: the owner is always their enterprise."""
+    caller = ctx.caller
+    if caller.enterprise_id is None:
+        return enterprise_id
+    if enterprise_id not in (None, caller.enterprise_id):
+        raise ForbiddenError(
+            "只能登记本企业的车辆和驾驶员 / only for your own enterprise", field=field
+        )
+    return caller.enterprise_id
+
+
 @dataclass(frozen=True)
 class EnterpriseFields:
     uscc: str
@@ -88,6 +111,8 @@ class EnterpriseFields:
 
 
 async def register_enterprise(ctx: RequestContext, data: EnterpriseFields) -> int:
+    authorize(ctx, "Enterprise")
+    own_district(ctx, data.district_code)
     uscc = checked("uscc", lambda: validate_uscc(data.uscc))
     name = text("name", data.name, 128)
     coordinates(data.latitude, data.longitude)
@@ -133,6 +158,8 @@ class VehicleFields:
 
 
 async def register_vehicle(ctx: RequestContext, data: VehicleFields) -> int:
+    authorize(ctx, "Vehicle")
+    owner_id = own_enterprise(ctx, "ownerEnterpriseId", data.owner_enterprise_id)
     plate = checked("plate", lambda: validate_plate(data.plate, data.plate_colour))
     require("axles", 2 <= data.axles <= 8, "out_of_range", "axles must be 2 to 8")
     require("ratedPayloadKg", 0 < data.rated_payload_kg <= 100_000, "out_of_range", "payload in kg")
@@ -145,8 +172,8 @@ async def register_vehicle(ctx: RequestContext, data: VehicleFields) -> int:
         "bad_format",
         "a road transport certificate number is letters and digits",
     )
-    if data.owner_enterprise_id is not None:
-        owner = await existing_id(ctx, m.Enterprise, id=data.owner_enterprise_id)
+    if owner_id is not None:
+        owner = await existing_id(ctx, m.Enterprise, id=owner_id)
         require("ownerEnterpriseId", owner is not None, "unknown", "no such enterprise")
     attributes = {
         "axles": data.axles,
@@ -157,7 +184,7 @@ async def register_vehicle(ctx: RequestContext, data: VehicleFields) -> int:
         "transport_certificate": certificate,
         "is_combination": data.is_combination,
         "tractor_single_drive_axle": data.tractor_single_drive_axle,
-        "owner_enterprise_id": data.owner_enterprise_id,
+        "owner_enterprise_id": owner_id,
         "status": m.VehicleStatus.REGISTERED,
     }
     return await _upsert_vehicle(ctx, plate, data.plate_colour, attributes)
@@ -193,11 +220,13 @@ class DriverFields:
 
 
 async def register_driver(ctx: RequestContext, data: DriverFields) -> int:
+    authorize(ctx, "Driver")
+    employer_id = own_enterprise(ctx, "employerId", data.employer_id)
     name = text("name", data.name, 64)
     id_number = checked("idNumber", lambda: validate_resident_id(data.id_number))
     phone = checked("phone", lambda: validate_phone(data.phone))
-    if data.employer_id is not None:
-        employer = await existing_id(ctx, m.Enterprise, id=data.employer_id)
+    if employer_id is not None:
+        employer = await existing_id(ctx, m.Enterprise, id=employer_id)
         require("employerId", employer is not None, "unknown", "no such enterprise")
     if await existing_id(ctx, m.Driver, id_number=id_number) is not None:
         raise ConflictError("idNumber", "a driver with this ID number is already registered")
@@ -209,7 +238,7 @@ async def register_driver(ctx: RequestContext, data: DriverFields) -> int:
         qualification_certificate=optional_text(
             "qualificationCertificate", data.qualification_certificate, 32
         ),
-        employer_id=data.employer_id,
+        employer_id=employer_id,
     )
     await flush_new(ctx, row, "idNumber")
     return row.id

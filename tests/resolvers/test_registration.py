@@ -173,3 +173,23 @@ async def test_a_failing_mutation_rolls_back_its_siblings(hub: Hub, engine: Asyn
     body = await hub.graphql(document, {"good": enterprise_input(), "bad": vehicle_input(axles=0)})
     assert body["errors"][0]["extensions"]["field"] == "axles"
     assert await count(engine, m.Enterprise) == 0
+
+
+async def test_registration_is_for_districts_enterprises_and_transport(
+    hub: Hub, engine: AsyncEngine
+) -> None:
+    await seed_districts(engine)
+    tax = await hub.as_client("tax")
+    for document, payload in (
+        (REGISTER_ENTERPRISE, enterprise_input()),
+        (REGISTER_VEHICLE, vehicle_input()),
+    ):
+        assert error_of(await tax.graphql(document, {"input": payload}))["code"] == "FORBIDDEN"
+    wuda = await hub.as_client("district", district_code="150304")
+    other = await wuda.graphql(REGISTER_ENTERPRISE, {"input": enterprise_input()})  # 150302
+    assert error_of(other)["code"] == "FORBIDDEN"
+    own = enterprise_input(uscc=uscc("150304", 43), districtCode="150304")
+    assert (await wuda.data(REGISTER_ENTERPRISE, {"input": own}))["registerEnterprise"]
+    transport = await hub.as_client("transport")
+    assert (await transport.data(REGISTER_VEHICLE, {"input": vehicle_input()}))["registerVehicle"]
+    assert await count(engine, m.Enterprise) == 1
