@@ -24,8 +24,13 @@ Resolver = Callable[..., Any]
 def _guarded(type_name: str, attribute: str, graphql_name: str, resolve: Resolver) -> Resolver:
     subject = f"{type_name}.{graphql_name}"
 
+    key = (type_name, attribute)
+
     def resolve_guarded(root: Any, info: GraphQLResolveInfo[Any], **args: Any) -> Any:
-        access, mask = info.context.access.field_access(type_name, attribute)
+        decision = info.context.access
+        if key not in decision.restricted_fields:  # the common case: one set lookup
+            return resolve(root, info, **args)
+        access, mask = decision.field_access(type_name, attribute)
         if access is FieldAccess.DENY:
             info.context.deny(
                 subject,
