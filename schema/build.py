@@ -161,6 +161,7 @@ class CoalhubSchema(strawberry.Schema):
 
 
 def build_schema() -> strawberry.Schema:
+    connection_fields: set[str] = set()  # filled once the schema exists
     schema = CoalhubSchema(
         query=Query,
         mutation=Mutation,
@@ -174,9 +175,9 @@ def build_schema() -> strawberry.Schema:
             lambda: MaxTokensLimiter(max_token_count=RequestLimits.limits.max_tokens),
             ParserCache,
             ValidationCache,
-            RequestLimits,
+            lambda: RequestLimits(connection_fields),
         ],
     )
     install_field_guards(schema)
-    RequestLimits.connection_fields = connection_field_names(schema._schema)
+    connection_fields.update(connection_field_names(schema._schema))
     return schema

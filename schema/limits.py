@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +49,7 @@ class _Walk:
     fragments: Mapping[str, FragmentDefinitionNode]
     variables: Mapping[str, Any]
     default_page: int
-    connection_fields: frozenset[str]
+    connection_fields: Set[str]
     max_duplicates: int
     aliases: int = 0
     directives: int = 0
@@ -104,7 +104,7 @@ def measure(
     variables: Mapping[str, Any],
     *,
     default_page: int,
-    connection_fields: frozenset[str],
+    connection_fields: Set[str],
     limits: Limits,
 ) -> _Walk:
     fragments = {
@@ -175,7 +175,10 @@ class RequestLimits(SchemaExtension):
     leaving the validation hooks, so this works on the way in."""
 
     limits = Limits()
-    connection_fields: frozenset[str] = frozenset()
+
+    def __init__(self, connection_fields: Set[str]) -> None:
+        super().__init__()
+        self.connection_fields = connection_fields  # shared, filled when the schema is built
 
     def on_validate(self) -> Iterator[None]:
         execution = self.execution_context
