@@ -103,7 +103,16 @@ class PolicyStore:
     async def decision_for(self, principal: Principal) -> AccessDecision:
         loaded = await self._current()
         clearance = effective_clearance(principal)
-        key = (principal, clearance, loaded.revision)
+        # who the end user is and why they ask change nothing but the clearance in effect:
+        # leave them out, or every new purpose would cost a fresh decision
+        key = (
+            principal.client_id,
+            principal.department,
+            principal.district_code,
+            principal.enterprise_id,
+            clearance,
+            loaded.revision,
+        )
         decision = self._decisions.get(key)
         if decision is None:
             decision = decide(loaded.enforcer, principal, clearance, self._max_page_size)

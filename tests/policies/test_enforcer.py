@@ -94,3 +94,16 @@ async def test_a_policy_change_reaches_decisions_without_restart(engine: AsyncEn
         )
         await bump_revision(session)
     assert not (await store.decision_for(market)).can_read_type("Payment")
+
+
+async def test_decisions_are_shared_across_end_users_and_purposes(engine: AsyncEngine) -> None:
+    store = await store_for(engine)
+    first = await store.decision_for(principal("tax"))
+    other = Principal(
+        client_id="tax-app",
+        department="tax",
+        clearance=Secrecy.CONFIDENTIAL,
+        user_id="someone-else",
+        purpose="另一项稽查",
+    )
+    assert await store.decision_for(other) is first  # one decision per client, not per user
