@@ -15,6 +15,8 @@ from enum import IntEnum, StrEnum
 from functools import lru_cache
 from typing import Final, Literal
 
+from connectors.binary import Reader, pack
+
 FLAG: Final = b"\x7e"
 BEIJING: Final = timezone(timedelta(hours=8), "GMT+8")
 
@@ -213,41 +215,6 @@ Message = (
 )
 
 
-class _Reader:
-    __slots__ = ("_data", "offset")
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self.offset = 0
-
-    @property
-    def remaining(self) -> int:
-        return len(self._data) - self.offset
-
-    def take(self, size: int) -> bytes:
-        if size > self.remaining:
-            detail = f"need {size} bytes at offset {self.offset}, {self.remaining} left"
-            raise JT808DecodeError("truncated", detail)
-        self.offset += size
-        return self._data[self.offset - size : self.offset]
-
-    def u8(self) -> int:
-        return self.take(1)[0]
-
-    def u16(self) -> int:
-        return int.from_bytes(self.take(2), "big")
-
-    def u32(self) -> int:
-        return int.from_bytes(self.take(4), "big")
-
-    def rest(self) -> bytes:
-        return self.take(self.remaining)
-
-    def expect_end(self) -> None:
-        if self.remaining:
-            raise JT808DecodeError("bad_length", f"{self.remaining} unexpected trailing bytes")
-
-
 # ---- framing ---------------------------------------------------------------------------
 
 _UNESCAPE: Final = {b"\x7d\x01": b"\x7d", b"\x7d\x02": b"\x7e"}
@@ -315,8 +282,7 @@ def _decode_header(packet: bytes) -> tuple[Header, int, int]:
     seq = int.from_bytes(packet[size - 2 : size], "big")
     split = None
     if attributes & _SPLIT_BIT:
-        reader = _Reader(packet)
-        reader.offset = size
+        reader = Reader(packet, JT808DecodeError, size)
         split = _decode_split(reader)
         size = reader.offset
     encryption = (attributes >> 10) & 0b111
@@ -331,7 +297,7 @@ def _phone(raw: bytes) -> str:
     return _decode_bcd(raw, "bad_bcd")
 
 
-def _decode_split(reader: _Reader) -> Split:
+def _decode_split(reader: Reader) -> Split:
     split = Split(total=reader.u16(), index=reader.u16())
     if not 1 <= split.index <= split.total:
         raise JT808DecodeError("bad_split", f"packet {split.index} of {split.total}")
@@ -344,13 +310,13 @@ def encode_frame(header: Header, body: bytes) -> bytes:
     attributes = len(body) | (header.encryption & 0b111) << 10
     attributes |= _SPLIT_BIT if header.split is not None else 0
     attributes |= _V2019_BIT if header.protocol_version is not None else 0
-    packet = _pack(">HH", header.msg_id, attributes)
+    packet = pack(">HH", header.msg_id, attributes)
     if header.protocol_version is not None:
-        packet += _pack(">B", header.protocol_version)
+        packet += pack(">B", header.protocol_version)
     packet += _encode_bcd(header.phone, 6 if header.protocol_version is None else 10)
-    packet += _pack(">H", header.seq)
+    packet += pack(">H", header.seq)
     if header.split is not None:
-        packet += _pack(">HH", header.split.total, header.split.index)
+        packet += pack(">HH", header.split.total, header.split.index)
     packet += body
     return FLAG + escape(packet + bytes([checksum(packet)])) + FLAG
 
@@ -408,7 +374,7 @@ _LOCATION_SIZE: Final = _LOCATION_FIXED.size + 6  # then the BCD time
 
 
 def decode_location(body: bytes) -> Location:
-    # struct and slices rather than _Reader: this runs for every position received
+    # struct and slices rather than a Reader: this runs for every position received
     if len(body) < _LOCATION_SIZE:
         detail = f"need {_LOCATION_SIZE} bytes for a location, {len(body)} left"
         raise JT808DecodeError("truncated", detail)
@@ -458,7 +424,7 @@ def encode_location(location: Location) -> bytes:
     status = location.status & ~(_STATUS_SOUTH | _STATUS_WEST)
     status |= _STATUS_SOUTH if _is_negative(location.latitude) else 0
     status |= _STATUS_WEST if _is_negative(location.longitude) else 0
-    fixed = _pack(
+    fixed = pack(
         ">IIIIHHH",
         location.alarm,
         status,
@@ -468,7 +434,7 @@ def encode_location(location: Location) -> bytes:
         round(location.speed_kmh * 10),
         location.direction,
     )
-    extras = b"".join(_pack(">BB", e.id, len(e.value)) + e.value for e in location.extras)
+    extras = b"".join(pack(">BB", e.id, len(e.value)) + e.value for e in location.extras)
     return fixed + _encode_time(location.time) + extras
 
 
@@ -484,7 +450,7 @@ def _micro_degrees(degrees: float, limit: int) -> int:
 
 
 def decode_location_batch(body: bytes) -> LocationBatch:
-    reader = _Reader(body)
+    reader = Reader(body, JT808DecodeError)
     count, kind = reader.u16(), reader.u8()
     locations = tuple(decode_location(reader.take(reader.u16())) for _ in range(count))
     reader.expect_end()
@@ -493,12 +459,12 @@ def decode_location_batch(body: bytes) -> LocationBatch:
 
 def encode_location_batch(batch: LocationBatch) -> bytes:
     items = [encode_location(location) for location in batch.locations]
-    head = _pack(">HB", len(items), batch.kind)
-    return head + b"".join(_pack(">H", len(item)) + item for item in items)
+    head = pack(">HB", len(items), batch.kind)
+    return head + b"".join(pack(">H", len(item)) + item for item in items)
 
 
 def decode_heartbeat(body: bytes) -> Heartbeat:
-    _Reader(body).expect_end()
+    Reader(body, JT808DecodeError).expect_end()
     return Heartbeat()
 
 
@@ -506,7 +472,7 @@ _REGISTRATION_WIDTHS: Final = {False: (5, 20, 7), True: (11, 30, 30)}
 
 
 def decode_registration(body: bytes, version_2019: bool) -> Registration:
-    reader = _Reader(body)
+    reader = Reader(body, JT808DecodeError)
     province_id, city_id = reader.u16(), reader.u16()
     maker, model, terminal = (
         _decode_text(reader.take(width)) for width in _REGISTRATION_WIDTHS[version_2019]
@@ -520,18 +486,18 @@ def encode_registration(registration: Registration, version_2019: bool) -> bytes
     maker_width, model_width, terminal_width = _REGISTRATION_WIDTHS[version_2019]
     return b"".join(
         (
-            _pack(">HH", registration.province_id, registration.city_id),
+            pack(">HH", registration.province_id, registration.city_id),
             _encode_text(registration.maker_id, maker_width),
             _encode_text(registration.model, model_width),
             _encode_text(registration.terminal_id, terminal_width),
-            _pack(">B", registration.plate_colour),
+            pack(">B", registration.plate_colour),
             _encode_text(registration.plate),
         )
     )
 
 
 def decode_authentication(body: bytes, version_2019: bool) -> Authentication:
-    reader = _Reader(body)
+    reader = Reader(body, JT808DecodeError)
     if not version_2019:
         return Authentication(_decode_text(reader.rest()))
     token = _decode_text(reader.take(reader.u8()))
@@ -546,7 +512,7 @@ def encode_authentication(authentication: Authentication, version_2019: bool) ->
         return token
     return b"".join(
         (
-            _pack(">B", len(token)),
+            pack(">B", len(token)),
             token,
             _encode_text(authentication.imei or "", 15),
             _encode_text(authentication.software_version or "", 20),
@@ -555,18 +521,18 @@ def encode_authentication(authentication: Authentication, version_2019: bool) ->
 
 
 def decode_general_reply(body: bytes) -> GeneralReply:
-    reader = _Reader(body)
+    reader = Reader(body, JT808DecodeError)
     reply = GeneralReply(reply_seq=reader.u16(), reply_msg_id=reader.u16(), result=reader.u8())
     reader.expect_end()
     return reply
 
 
 def encode_general_reply(reply: GeneralReply) -> bytes:
-    return _pack(">HHB", reply.reply_seq, reply.reply_msg_id, reply.result)
+    return pack(">HHB", reply.reply_seq, reply.reply_msg_id, reply.result)
 
 
 def decode_registration_reply(body: bytes) -> RegistrationReply:
-    reader = _Reader(body)
+    reader = Reader(body, JT808DecodeError)
     reply_seq, result = reader.u16(), reader.u8()
     token = _decode_text(reader.rest()) if result == 0 else None
     reader.expect_end()
@@ -575,7 +541,7 @@ def decode_registration_reply(body: bytes) -> RegistrationReply:
 
 def encode_registration_reply(reply: RegistrationReply) -> bytes:
     token = _encode_text(reply.token or "") if reply.result == 0 else b""
-    return _pack(">HB", reply.reply_seq, reply.result) + token
+    return pack(">HB", reply.reply_seq, reply.result) + token
 
 
 _DECODERS: Final[dict[int, Callable[[bytes, bool], Message]]] = {
@@ -590,13 +556,6 @@ _DECODERS: Final[dict[int, Callable[[bytes, bool], Message]]] = {
 
 
 # ---- field codecs ----------------------------------------------------------------------
-
-
-def _pack(layout: str, *values: int) -> bytes:
-    try:
-        return struct.pack(layout, *values)
-    except struct.error as error:
-        raise ValueError(f"{values} do not fit {layout!r}: {error}") from error
 
 
 def _decode_bcd(raw: bytes, reason: Reason) -> str:

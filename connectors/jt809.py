@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Final
 
 from connectors import jt808
+from connectors.binary import Reader, pack
 
 HEAD: Final = b"\x5b"
 TAIL: Final = b"\x5d"
@@ -159,44 +160,6 @@ Position = Position2011 | Position2019
 Message = LoginRequest | LoginResponse | LinkTest | VehicleExchange
 
 
-class _Reader:
-    __slots__ = ("_data", "offset")
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self.offset = 0
-
-    @property
-    def remaining(self) -> int:
-        return len(self._data) - self.offset
-
-    def take(self, size: int) -> bytes:
-        if size > self.remaining:
-            detail = f"need {size} bytes at offset {self.offset}, {self.remaining} left"
-            raise JT809DecodeError("truncated", detail)
-        self.offset += size
-        return self._data[self.offset - size : self.offset]
-
-    def u8(self) -> int:
-        return self.take(1)[0]
-
-    def u16(self) -> int:
-        return int.from_bytes(self.take(2), "big")
-
-    def u32(self) -> int:
-        return int.from_bytes(self.take(4), "big")
-
-    def u64(self) -> int:
-        return int.from_bytes(self.take(8), "big")
-
-    def rest(self) -> bytes:
-        return self.take(self.remaining)
-
-    def expect_end(self) -> None:
-        if self.remaining:
-            raise JT809DecodeError("bad_length", f"{self.remaining} unexpected trailing bytes")
-
-
 # ---- framing ---------------------------------------------------------------------------
 
 _RAW_FLAG: Final = re.compile(rb"[\x5b\x5d]")
@@ -263,7 +226,7 @@ _HEADER_2011: Final = struct.Struct(">IHIBBBBI")
 
 
 def _decode_header(packet: bytes, edition: Edition) -> Header:
-    # the caller checked the length; struct rather than _Reader: this runs for every frame
+    # the caller checked the length; struct rather than a Reader: this runs for every frame
     sn, msg_id, centre_id, major, minor, patch, encrypted, key = _HEADER_2011.unpack_from(packet, 4)
     sent_at = None
     if edition is Edition.V2019:
@@ -284,12 +247,12 @@ def encode_frame(header: Header, body: bytes) -> bytes:
     """Encode a frame; a header with `sent_at` is written in the 2019 layout."""
     edition = Edition.V2011 if header.sent_at is None else Edition.V2019
     length = _FRAME_OVERHEAD + _header_size(edition) + len(body)
-    packet = _pack(">IIHI", length, header.sn, header.msg_id, header.centre_id)
-    packet += bytes(header.version) + _pack(">BI", int(header.encrypted), header.key)
+    packet = pack(">IIHI", length, header.sn, header.msg_id, header.centre_id)
+    packet += bytes(header.version) + pack(">BI", int(header.encrypted), header.key)
     if header.sent_at is not None:
-        packet += _pack(">Q", _utc_seconds(header.sent_at))
+        packet += pack(">Q", _utc_seconds(header.sent_at))
     packet += body
-    return HEAD + escape(packet + _pack(">H", crc16_ccitt_false(packet))) + TAIL
+    return HEAD + escape(packet + pack(">H", crc16_ccitt_false(packet))) + TAIL
 
 
 def _utc_seconds(moment: datetime) -> int:
@@ -353,7 +316,7 @@ def decode_body(frame: Frame, edition: Edition = Edition.V2011) -> Message:
 
 
 def decode_login_request(body: bytes, edition: Edition = Edition.V2011) -> LoginRequest:
-    reader = _Reader(body)
+    reader = Reader(body, JT809DecodeError)
     user_id, password = reader.u32(), _decode_text(reader.take(8))
     centre_id = reader.u32() if edition is Edition.V2019 else None
     down_link_ip, down_link_port = _decode_text(reader.take(32)), reader.u16()
@@ -366,31 +329,31 @@ def encode_login_request(login: LoginRequest, edition: Edition = Edition.V2011) 
     if edition is Edition.V2019:
         if login.centre_id is None:
             raise ValueError("a 2019 login request carries the access code (centre_id)")
-        centre = _pack(">I", login.centre_id)
+        centre = pack(">I", login.centre_id)
     return b"".join(
         (
-            _pack(">I", login.user_id),
+            pack(">I", login.user_id),
             _encode_text(login.password, 8),
             centre,
             _encode_text(login.down_link_ip, 32),
-            _pack(">H", login.down_link_port),
+            pack(">H", login.down_link_port),
         )
     )
 
 
 def decode_login_response(body: bytes) -> LoginResponse:
-    reader = _Reader(body)
+    reader = Reader(body, JT809DecodeError)
     response = LoginResponse(result=reader.u8(), verify_code=reader.u32())
     reader.expect_end()
     return response
 
 
 def encode_login_response(response: LoginResponse) -> bytes:
-    return _pack(">BI", response.result, response.verify_code)
+    return pack(">BI", response.result, response.verify_code)
 
 
 def decode_link_test(body: bytes, response: bool) -> LinkTest:
-    _Reader(body).expect_end()
+    Reader(body, JT809DecodeError).expect_end()
     return LinkTest(response)
 
 
@@ -420,7 +383,7 @@ def encode_vehicle_exchange(exchange: VehicleExchange) -> bytes:
     return b"".join(
         (
             _encode_text(exchange.plate, _PLATE_SIZE),
-            _pack(">BHI", exchange.plate_colour, exchange.data_type, len(exchange.data)),
+            pack(">BHI", exchange.plate_colour, exchange.data_type, len(exchange.data)),
             exchange.data,
         )
     )
@@ -430,7 +393,7 @@ def decode_positions(
     exchange: VehicleExchange, edition: Edition = Edition.V2011
 ) -> tuple[Position, ...]:
     """Positions in a 0x1202/0x9202 (one) or 0x1203/0x9203 (a counted batch) exchange."""
-    reader = _Reader(exchange.data)
+    reader = Reader(exchange.data, JT809DecodeError)
     if exchange.data_type in _SINGLE_LOCATION:
         positions: tuple[Position, ...] = (_read_position(reader, edition),)
     elif exchange.data_type in _LOCATION_BATCH:
@@ -446,10 +409,10 @@ def encode_positions(positions: tuple[Position, ...], *, batch: bool) -> bytes:
     if not batch and len(positions) != 1:
         raise ValueError("a real-time location carries exactly one position")
     encoded = b"".join(_encode_position(position) for position in positions)
-    return _pack(">B", len(positions)) + encoded if batch else encoded
+    return pack(">B", len(positions)) + encoded if batch else encoded
 
 
-def _read_position(reader: _Reader, edition: Edition) -> Position:
+def _read_position(reader: Reader, edition: Edition) -> Position:
     if edition is Edition.V2019:
         return _read_position_2019(reader)
     return _read_position_2011(reader)
@@ -464,7 +427,7 @@ def _encode_position(position: Position) -> bytes:
 _POSITION_2011: Final = struct.Struct(">BBBHBBBIIHHIHHII")
 
 
-def _read_position_2011(reader: _Reader) -> Position2011:
+def _read_position_2011(reader: Reader) -> Position2011:
     # one struct call rather than sixteen reads: the national platform sends thousands a second
     (
         encrypted,
@@ -507,7 +470,7 @@ def _encode_position_2011(position: Position2011) -> bytes:
     state = position.state & ~0b1100
     state |= 0b100 if _is_negative(position.latitude) else 0
     state |= 0b1000 if _is_negative(position.longitude) else 0
-    return _pack(
+    return pack(
         ">BBBHBBBIIHHIHHII",
         int(position.encrypted),
         local.day,
@@ -528,7 +491,7 @@ def _encode_position_2011(position: Position2011) -> bytes:
     )
 
 
-def _read_position_2019(reader: _Reader) -> Position2019:
+def _read_position_2019(reader: Reader) -> Position2019:
     encrypted = reader.u8() != 0
     gnss_data = reader.take(reader.u32())
     try:
@@ -544,10 +507,10 @@ def _read_position_2019(reader: _Reader) -> Position2019:
 def _encode_position_2019(position: Position2019) -> bytes:
     gnss_data = jt808.encode_location(position.location)
     slots = b"".join(
-        _encode_text(slot.platform_id, _PLATFORM_ID_SIZE) + _pack(">I", slot.alarm)
+        _encode_text(slot.platform_id, _PLATFORM_ID_SIZE) + pack(">I", slot.alarm)
         for slot in position.platform_alarms
     )
-    return _pack(">BI", int(position.encrypted), len(gnss_data)) + gnss_data + slots
+    return pack(">BI", int(position.encrypted), len(gnss_data)) + gnss_data + slots
 
 
 _DECODERS: Final[dict[int, Callable[[bytes, Edition], Message]]] = {
@@ -561,13 +524,6 @@ _DECODERS: Final[dict[int, Callable[[bytes, Edition], Message]]] = {
 
 
 # ---- field codecs ----------------------------------------------------------------------
-
-
-def _pack(layout: str, *values: int) -> bytes:
-    try:
-        return struct.pack(layout, *values)
-    except struct.error as error:
-        raise ValueError(f"{values} do not fit {layout!r}: {error}") from error
 
 
 @lru_cache(maxsize=4096)  # many vehicles share each second

@@ -16,11 +16,13 @@ from strawberry.types.base import get_object_definition
 
 from coalhub.identifiers import PlateColour
 from coalhub.models import DeviceKind, DeviceStatus, WeighDirection
+from resolvers import device_status
 from resolvers import ingest as r
+from resolvers.ingest_checks import IngestOutcome, IngestStatus
 from schema.base import Info
 
 strawberry.enum(
-    r.IngestStatus,
+    IngestStatus,
     description="ACCEPTED: stored now; DUPLICATE: stored before under the same key (a "
     "harmless redelivery); REJECTED: not stored, see reason and field",
 )
@@ -91,7 +93,7 @@ _RECORD_DEFINITION.from_input = _record_from_input
 class IngestResult:
     index: int = strawberry.field(description="Position of the item in the batch")
     key: str = strawberry.field(description="The item's idempotency key or device code")
-    status: r.IngestStatus
+    status: IngestStatus
     field: str | None = strawberry.field(description="The rejected input field")
     reason: str | None = strawberry.field(description="Stable code of the rejection")
     message: str | None
@@ -172,17 +174,19 @@ async def report_device_status(
     info: Info, reports: list[DeviceStatusInput]
 ) -> ReportDeviceStatusPayload:
     fields = [
-        r.DeviceStatusFields(**vars(report) | {"site_id": local_id(report.site_id, "Site")})
+        device_status.DeviceStatusFields(
+            **vars(report) | {"site_id": local_id(report.site_id, "Site")}
+        )
         for report in reports
     ]
-    outcomes = await r.report_device_status(info.context, fields)
+    outcomes = await device_status.report_device_status(info.context, fields)
     results = [
         DeviceStatusResult(**_result_fields(o), device_id=_result_id("Device", o)) for o in outcomes
     ]
     return ReportDeviceStatusPayload(results=results)
 
 
-def _result_fields(outcome: r.IngestOutcome) -> dict[str, Any]:
+def _result_fields(outcome: IngestOutcome) -> dict[str, Any]:
     return {
         "index": outcome.index,
         "key": outcome.key,
@@ -193,5 +197,5 @@ def _result_fields(outcome: r.IngestOutcome) -> dict[str, Any]:
     }
 
 
-def _result_id(type_name: str, outcome: r.IngestOutcome) -> relay.GlobalID | None:
+def _result_id(type_name: str, outcome: IngestOutcome) -> relay.GlobalID | None:
     return None if outcome.row_id is None else relay.GlobalID(type_name, str(outcome.row_id))

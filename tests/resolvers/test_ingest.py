@@ -23,6 +23,8 @@ from coalhub.settings import Settings
 from policies.access import unrestricted
 from resolvers import ingest
 from resolvers.context import RequestContext
+from resolvers.device_status import DeviceStatusFields, report_device_status
+from resolvers.ingest_checks import MAX_BATCH, IngestOutcome, IngestStatus
 from tests.conftest import Hub
 from tests.factories import World, seed_world, uscc
 
@@ -277,8 +279,8 @@ async def test_a_device_client_ingests_only_for_its_own_site(
     )
     await ctx.finish(commit=True)
     assert [(o.status, o.reason, o.field) for o in outcomes] == [
-        (ingest.IngestStatus.ACCEPTED, None, None),
-        (ingest.IngestStatus.REJECTED, "forbidden_site", "siteId"),
+        (IngestStatus.ACCEPTED, None, None),
+        (IngestStatus.REJECTED, "forbidden_site", "siteId"),
     ]
     # the refusal does not reveal whether a site exists
     ctx = context(settings, engine, device_client(world.site_ids[0]))
@@ -303,8 +305,8 @@ async def test_only_device_clients_may_ingest(
     with pytest.raises(ForbiddenError):
         await ingest.ingest_weigh_records(ctx, [fields(world)])
     with pytest.raises(ForbiddenError):
-        await ingest.report_device_status(
-            ctx, [ingest.DeviceStatusFields(world.site_ids[0], "WB1", m.DeviceStatus.ONLINE, "t")]
+        await report_device_status(
+            ctx, [DeviceStatusFields(world.site_ids[0], "WB1", m.DeviceStatus.ONLINE, "t")]
         )
     await ctx.finish(commit=False)
 
@@ -361,9 +363,7 @@ async def test_a_device_client_over_http_writes_for_its_own_site(
 
 async def test_a_batch_over_the_limit_is_refused_whole(hub: Hub, engine: AsyncEngine) -> None:
     world = await seed_world(engine, weighings_per_site=0)
-    body = await hub.graphql(
-        INGEST, {"records": [record(world, n) for n in range(ingest.MAX_BATCH + 1)]}
-    )
+    body = await hub.graphql(INGEST, {"records": [record(world, n) for n in range(MAX_BATCH + 1)]})
     assert body["errors"][0]["extensions"]["code"] == "BATCH_TOO_LARGE"
     assert await count(engine, m.WeighRecord) == 0
 
@@ -372,7 +372,7 @@ async def test_a_full_batch_costs_a_fixed_number_of_statements(
     hub: Hub, engine: AsyncEngine
 ) -> None:
     world = await seed_world(engine, weighings_per_site=0)
-    plates = [f"蒙C{20000 + n}" for n in range(ingest.MAX_BATCH)]
+    plates = [f"蒙C{20000 + n}" for n in range(MAX_BATCH)]
     records = [record(world, n, plate=plate) for n, plate in enumerate(plates)]
     hub.counter.count = 0
     body = await hub.graphql(
@@ -382,7 +382,7 @@ async def test_a_full_batch_costs_a_fixed_number_of_statements(
     )
     statuses = {r["status"] for r in body["data"]["ingestWeighRecords"]["results"]}
     assert statuses == {"ACCEPTED"}
-    assert await count(engine, m.WeighRecord) == ingest.MAX_BATCH
+    assert await count(engine, m.WeighRecord) == MAX_BATCH
     assert hub.counter.count <= 20  # lookups, new vehicles, one insert: not one per record
 
 
@@ -392,7 +392,7 @@ async def test_concurrent_deliveries_of_one_batch_store_it_once(
     world = await seed_world(engine, weighings_per_site=0)
     batch = [replace(fields(world, n), plate=f"蒙C3{n:04d}") for n in range(20)]
 
-    async def deliver() -> list[ingest.IngestOutcome]:
+    async def deliver() -> list[IngestOutcome]:
         ctx = context(settings, engine, DEVELOPER)
         try:
             return await ingest.ingest_weigh_records(ctx, batch)
@@ -402,7 +402,7 @@ async def test_concurrent_deliveries_of_one_batch_store_it_once(
     deliveries = await asyncio.gather(*(deliver() for _ in range(4)))
     for n in range(20):
         statuses = sorted(delivery[n].status for delivery in deliveries)
-        assert statuses == [ingest.IngestStatus.ACCEPTED] + [ingest.IngestStatus.DUPLICATE] * 3
+        assert statuses == [IngestStatus.ACCEPTED] + [IngestStatus.DUPLICATE] * 3
         assert len({delivery[n].row_id for delivery in deliveries}) == 1
     assert await count(engine, m.WeighRecord) == 20
 
@@ -473,10 +473,10 @@ async def test_a_device_client_reports_only_for_its_own_site(
     world = await seed_world(engine, weighings_per_site=0)
     ctx = context(settings, engine, device_client(world.site_ids[0]))
     reports = [
-        ingest.DeviceStatusFields(world.site_ids[0], "WB1", m.DeviceStatus.ONLINE, "toledo"),
-        ingest.DeviceStatusFields(world.site_ids[1], "WB1", m.DeviceStatus.ONLINE, "toledo"),
+        DeviceStatusFields(world.site_ids[0], "WB1", m.DeviceStatus.ONLINE, "toledo"),
+        DeviceStatusFields(world.site_ids[1], "WB1", m.DeviceStatus.ONLINE, "toledo"),
     ]
-    outcomes = await ingest.report_device_status(ctx, reports)
+    outcomes = await report_device_status(ctx, reports)
     await ctx.finish(commit=True)
     assert [o.reason for o in outcomes] == [None, "forbidden_site"]
     assert await count(engine, m.Device) == 1
