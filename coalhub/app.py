@@ -33,6 +33,12 @@ from coalhub.settings import Settings
 from connectors.base import ConnectorStats
 from connectors.scheduler import connector_routes, run_connectors, stats_route
 from policies.enforcer import PolicyStore, seed_if_empty
+from resolvers.compiler import (
+    CompiledReads,
+    CompiledReadsExtension,
+    SplicedData,
+    encode_response,
+)
 from resolvers.context import RequestContext
 from schema.build import build_schema
 
@@ -52,8 +58,15 @@ class CoalhubGraphQL(GraphQL[RequestContext, None]):
         policies: PolicyStore,
         audit: AuditLog,
     ) -> None:
+        schema = build_schema()
+        # the compiled read path answers queries it can; its counters: compiled_reads.stats
+        self.compiled_reads: CompiledReads | None = None
+        if settings.compiled_reads:
+            reads = CompiledReads(schema, sessionmaker.kw["bind"], settings)
+            schema.extensions = (*schema.extensions, lambda: CompiledReadsExtension(reads))
+            self.compiled_reads = reads
         super().__init__(
-            build_schema(),
+            schema,
             graphql_ide="graphiql",
             allow_queries_via_get=False,  # a query over GET could be forged cross-site
         )
@@ -64,6 +77,11 @@ class CoalhubGraphQL(GraphQL[RequestContext, None]):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql_html(str(request.url.path)))
+
+    def encode_json(self, data: object) -> str | bytes:
+        if isinstance(data, dict) and isinstance(data.get("data"), SplicedData):
+            return encode_response(data)  # the database's JSON, spliced in unparsed
+        return super().encode_json(data)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

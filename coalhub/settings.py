@@ -44,6 +44,9 @@ class Settings:
     auth_cache_seconds: float = 5.0
     # TOML file naming the connectors the hub runs in-process (none when unset)
     connectors_config: Path | None = None
+    # answer read queries with one compiled SQL statement (resolvers/compiler); the executor
+    # answers whatever the compiler declines
+    compiled_reads: bool = True
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -60,6 +63,7 @@ class Settings:
             token_leeway_seconds=config("COALHUB_TOKEN_LEEWAY_SECONDS", cast=int, default=30),
             auth_cache_seconds=config("COALHUB_AUTH_CACHE_SECONDS", cast=float, default=5.0),
             connectors_config=config("COALHUB_CONNECTORS_CONFIG", cast=Path, default=None),
+            compiled_reads=config("COALHUB_COMPILED_READS", cast=bool, default=True),
         )
 
     def with_overrides(self, **changes: object) -> Settings:
