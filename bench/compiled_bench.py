@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -36,6 +37,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from sqlalchemy import func, select
 
@@ -57,6 +59,7 @@ from coalhub.db import create_engine
 from coalhub.migrate import upgrade
 from coalhub.models import District, Enterprise, WeighRecord
 from coalhub.settings import Settings, normalise_database_url
+from resolvers.compiler.statement import APPLICATION_NAME
 
 POSTGRAPHILE_SCRIPT = REPO.parent / "shared" / "bench" / "postgraphile.sh"
 MONTH = {"since": "2026-11-01T00:00:00+08:00", "until": "2026-12-01T00:00:00+08:00"}
@@ -377,9 +380,48 @@ class Run:
     server: str
     result: LoadResult
     cpu_ms: float
+    db_cpu_ms: float  # the database's backends serving this database, per request
+    db_reads_ms: float  # of which the compiled read path's own connections
 
 
-def load(server: Server, query: Query, values: list[str], args: argparse.Namespace) -> Run:
+def backend_cpu_seconds(database_url: str) -> dict[int, tuple[str, float]]:
+    """CPU time of each PostgreSQL backend connected to the benchmark's database (the
+    server is on this machine; other databases' backends are left out)."""
+
+    async def pids() -> list[tuple[int, str]]:
+        plain = database_url.replace("postgresql+asyncpg://", "postgresql://")
+        connection = await asyncpg.connect(plain)
+        try:
+            rows = await connection.fetch(
+                "SELECT pid, application_name FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await connection.close()
+        return [(int(row["pid"]), str(row["application_name"])) for row in rows]
+
+    found = {}
+    for pid, name in asyncio.run(pids()):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            found[pid] = (name, _cpu_seconds(pid))
+    return found
+
+
+def cpu_since(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], only: str = ""
+) -> float:
+    """Backends that ended meanwhile are left out; new ones count from zero. `only`: the
+    backends of that application_name."""
+    return sum(
+        seconds - before.get(pid, (name, 0.0))[1]
+        for pid, (name, seconds) in after.items()
+        if not only or name == only
+    )
+
+
+def load(
+    server: Server, query: Query, values: list[str], args: argparse.Namespace, database_url: str
+) -> Run:
     postgraphile = server.name == "PostGraphile"
     with tempfile.TemporaryDirectory(prefix="coalhub-compiled-bench-") as folder:
         template = Path(folder) / "query.json"
@@ -392,15 +434,20 @@ def load(server: Server, query: Query, values: list[str], args: argparse.Namespa
             env["TOKEN"] = server.token
         command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s"]
         command += ["-s", str(WRK_SCRIPT), server.url]
-        cpu = server.cpu_seconds()
+        cpu, db_cpu = server.cpu_seconds(), backend_cpu_seconds(database_url)
         finished = subprocess.run(
             command, env=env, capture_output=True, text=True, timeout=args.duration + 60
         )
         used = server.cpu_seconds() - cpu
+        db_after = backend_cpu_seconds(database_url)
+        db_used = cpu_since(db_cpu, db_after)
+        db_reads = cpu_since(db_cpu, db_after, APPLICATION_NAME)
     if finished.returncode != 0:
         raise SystemExit(f"wrk failed ({finished.returncode}): {finished.stderr}")
     result = _parse_wrk(finished.stdout)
-    return Run(query.name, server.name, result, used * 1000 / max(result.requests, 1))
+    requests = max(result.requests, 1)
+    per = 1000 / requests
+    return Run(query.name, server.name, result, used * per, db_used * per, db_reads * per)
 
 
 def refresh_tokens(servers: list[Server], credentials: Credentials) -> None:
@@ -414,13 +461,17 @@ def refresh_tokens(servers: list[Server], credentials: Credentials) -> None:
 
 
 def report(runs: list[Run], rss: dict[str, list[float]]) -> None:
-    print("\n| query | server | req/s | p50 ms | p95 ms | p99 ms | failed | CPU ms/request |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "\n| query | server | req/s | p50 ms | p95 ms | p99 ms | failed | app CPU ms/req |"
+        " DB CPU ms/req (compiled statements) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for run in runs:
         r = run.result
         print(
             f"| {run.query} | {run.server} | {r.per_second:,.0f} | {r.p50_ms:.1f} |"
             f" {r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.failed} | {run.cpu_ms:.2f} |"
+            f" {run.db_cpu_ms:.2f} ({run.db_reads_ms:.2f}) |"
         )
     print("\nadjacent-run ratios coalhub compiled / PostGraphile (req/s; p50):")
     for query in dict.fromkeys(run.query for run in runs):
@@ -468,11 +519,12 @@ def main(argv: list[str] | None = None) -> None:
             for _ in range(args.rounds):
                 for server in [hub, peer] + ([executor] if executor else []):
                     refresh_tokens([server], credentials)
-                    run = load(server, query, values[query.name], args)
+                    run = load(server, query, values[query.name], args, database_url)
                     runs.append(run)
                     print(
                         f"{query.name:>8} {server.name:<17} {run.result.per_second:8,.0f} req/s"
                         f"  p50 {run.result.p50_ms:6.1f} ms  CPU {run.cpu_ms:.2f} ms/request"
+                        f"  DB CPU {run.db_cpu_ms:.2f} ({run.db_reads_ms:.2f} compiled reads)"
                         f"  failed {run.result.failed}",
                         flush=True,
                     )

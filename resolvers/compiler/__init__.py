@@ -2,10 +2,13 @@
 database builds (PostgreSQL and SQLite), with the same access decisions, row counts and
 FORBIDDEN entries as the strawberry executor, which answers whatever the compiler declines.
 
-    walker.py     query + access decision -> plan (plan.py)
-    emit.py       plan -> one SELECT (dialects.py: the JSON and value SQL of each database)
+    documents.py  the operation, fragments and strawberry fields of a request
+    walker.py     query + access decision -> plan (plan.py), or a decline
+    emit.py       plan -> one SELECT; levels.py (a level's rows and what it reports up),
+                  pages.py (a connection's page), dialects.py (each database's JSON and
+                  value SQL), values.py (how each column is written)
     binding.py    each request's arguments -> the statement's parameters
-    statement.py  compiling to SQL text, the one round trip on the driver connection
+    statement.py  compiling to SQL text, the one round trip on a driver connection
     cache.py      statements per (document, operation, policy shape, variable structure)
     runtime.py    the strawberry extension that answers before the executor runs
     response.py   splicing the database's JSON into the HTTP response

@@ -226,3 +226,30 @@ class Plan:
 def freeze(values: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
     """The structure of filter values: names and list lengths (-1: not a list)."""
     return tuple(sorted((k, len(v) if isinstance(v, list) else -1) for k, v in values.items()))
+
+
+def by_subject(sites: list[Site]) -> dict[str, list[Site]]:
+    found: dict[str, list[Site]] = {}
+    for site in sites:
+        found.setdefault(site.subject, []).append(site)
+    return found
+
+
+def ordered(sites: list[Site]) -> bool:
+    """Whether the executor's first occurrence among these sites is known: one site, or the
+    same place in several items of one nodes(ids:) (the items complete in order)."""
+    if len(sites) == 1:
+        return True
+    # the items' own refusals (path: the field itself), or one place in each item's object
+    places = {
+        (site.path[0], site.path[2:]) if item_index(site) is not None else site.path
+        for site in sites
+    }
+    indexed = {item_index(site) is not None for site in sites}
+    return len(places) == 1 and len(indexed) == 1
+
+
+def item_index(site: Site) -> int | None:
+    """The item of nodes(ids:) the site is in (None: not in an item's object)."""
+    position = site.path[1] if len(site.path) > 1 else None
+    return position if isinstance(position, int) else None

@@ -25,6 +25,7 @@ from coalhub.settings import Settings
 from resolvers.compiler.binding import Request, parameters
 from resolvers.compiler.cache import LRU, PolicyShapes, variable_structure
 from resolvers.compiler.dialects import emitter_for
+from resolvers.compiler.documents import fragments_of, operation_of
 from resolvers.compiler.emit import Builder, RootLayout
 from resolvers.compiler.plan import (
     DeclineError,
@@ -38,10 +39,11 @@ from resolvers.compiler.plan import (
     RootNull,
     Site,
     UnboundError,
+    item_index,
 )
 from resolvers.compiler.response import RawJSON, SplicedData, as_path
 from resolvers.compiler.statement import Compiled, Database, compile_statement
-from resolvers.compiler.walker import Walker, fragments_of, item_index, operation_of
+from resolvers.compiler.walker import Walker
 from resolvers.context import RequestContext
 
 log = logging.getLogger("coalhub.compiler")
@@ -84,6 +86,10 @@ class CompiledReads:
         self.stats = Stats()
         self._entries: LRU[Entry | str] = LRU(1024)
         self._shapes = PolicyShapes()
+
+    async def aclose(self) -> None:
+        """Close the path's own database connections (the engine's disposal does it too)."""
+        await self.database.close()
 
     async def answer(self, execution: ExecutionContext) -> ExecutionResult | None:
         try:

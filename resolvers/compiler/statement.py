@@ -22,6 +22,8 @@ from sqlalchemy.util import await_only
 
 from resolvers.compiler.dialects import SQLITE_FUNCTIONS
 
+APPLICATION_NAME = "coalhub-compiled-reads"
+
 
 @dataclass(frozen=True)
 class Compiled:
@@ -80,7 +82,10 @@ class Connections:
     async def _connect(self) -> Any:
         # compiled statements run again and again: keep them prepared, big ones included
         return await asyncpg.connect(
-            self.dsn, statement_cache_size=256, max_cacheable_statement_size=256 * 1024
+            self.dsn,
+            statement_cache_size=256,
+            max_cacheable_statement_size=256 * 1024,
+            server_settings={"application_name": APPLICATION_NAME},  # for pg_stat_activity
         )
 
     async def close(self) -> None:
@@ -102,6 +107,10 @@ class Database:
             url = engine.url.set(drivername="postgresql")
             self.connections = Connections(url.render_as_string(hide_password=False), size)
             event.listen(engine.sync_engine, "engine_disposed", self._on_dispose)
+
+    async def close(self) -> None:
+        if self.connections is not None:
+            await self.connections.close()
 
     def _on_dispose(self, _engine: Engine) -> None:
         # runs inside AsyncEngine.dispose(), in SQLAlchemy's greenlet: it may await

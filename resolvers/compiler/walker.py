@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from graphql import (
-    FragmentDefinitionNode,
     GraphQLField,
     GraphQLObjectType,
     GraphQLSchema,
@@ -27,11 +26,11 @@ from graphql.execution.collect_fields import (
     collect_subfields,
 )
 from strawberry import Schema
-from strawberry.types.field import StrawberryField
 
 from coalhub.catalog import ENTITIES, Entity, Relation
 from policies.access import FieldAccess
 from resolvers.compiler.binding import ConnectionBinding, NodeBinding, Request, names_of
+from resolvers.compiler.documents import resolver_names, strawberry_field
 from resolvers.compiler.plan import (
     ConnectionField,
     ConnectionPlan,
@@ -62,6 +61,8 @@ from resolvers.compiler.plan import (
     Scalar,
     Site,
     TotalCount,
+    by_subject,
+    ordered,
 )
 from resolvers.compiler.values import value_kind
 
@@ -86,21 +87,6 @@ CALLER_ATTRIBUTES = frozenset(
     | {"readable_types"}
 )
 PAGE_FLAGS = frozenset({"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"})
-
-
-def strawberry_field(field_def: GraphQLField) -> StrawberryField:
-    found = field_def.extensions.get("strawberry-definition")
-    if not isinstance(found, StrawberryField):
-        raise DeclineError("not a strawberry field")
-    return found
-
-
-def resolver_names(field_def: GraphQLField) -> tuple[str, str, tuple[str, ...]]:
-    resolver = strawberry_field(field_def).base_resolver
-    if resolver is None:
-        return "", "", ()
-    function: Any = resolver.wrapped_func
-    return function.__module__, function.__qualname__, function.__code__.co_names
 
 
 @dataclass
@@ -424,52 +410,3 @@ class Walker:
 
     def site_for_type(self, type_name: str, path: PathTemplate) -> Site:
         return self.site(type_name, TYPE_MESSAGE.format(type_name), path)
-
-
-def operation_of(document: Any, operation_name: str | None) -> OperationDefinitionNode:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is None:
-        if len(operations) != 1:
-            raise DeclineError("no single operation")
-        return operations[0]
-    for operation in operations:
-        if operation.name is not None and operation.name.value == operation_name:
-            return operation
-    raise DeclineError("unknown operation")
-
-
-def fragments_of(document: Any) -> dict[str, FragmentDetails]:
-    fragments = {}
-    for definition in document.definitions:
-        if isinstance(definition, FragmentDefinitionNode):
-            if definition.variable_definitions:
-                raise DeclineError("fragment variables")
-            fragments[definition.name.value] = FragmentDetails(definition, None)
-    return fragments
-
-
-def by_subject(sites: list[Site]) -> dict[str, list[Site]]:
-    found: dict[str, list[Site]] = {}
-    for site in sites:
-        found.setdefault(site.subject, []).append(site)
-    return found
-
-
-def ordered(sites: list[Site]) -> bool:
-    """Whether the executor's first occurrence among these sites is known: one site, or the
-    same place in several items of one nodes(ids:) (the items complete in order)."""
-    if len(sites) == 1:
-        return True
-    # the items' own refusals (path: the field itself), or one place in each item's object
-    places = {
-        (site.path[0], site.path[2:]) if item_index(site) is not None else site.path
-        for site in sites
-    }
-    indexed = {item_index(site) is not None for site in sites}
-    return len(places) == 1 and len(indexed) == 1
-
-
-def item_index(site: Site) -> int | None:
-    """The item of nodes(ids:) the site is in (None: not in an item's object)."""
-    position = site.path[1] if len(site.path) > 1 else None
-    return position if isinstance(position, int) else None
