@@ -420,8 +420,15 @@ def cpu_since(
 
 
 def load(
-    server: Server, query: Query, values: list[str], args: argparse.Namespace, database_url: str
+    server: Server,
+    query: Query,
+    values: list[str],
+    args: argparse.Namespace,
+    database_url: str,
+    duration: int | None = None,
 ) -> Run:
+    """One wrk run of `duration` seconds (default: --duration) against the server."""
+    duration = args.duration if duration is None else duration
     postgraphile = server.name == "PostGraphile"
     with tempfile.TemporaryDirectory(prefix="coalhub-compiled-bench-") as folder:
         template = Path(folder) / "query.json"
@@ -432,11 +439,11 @@ def load(
         env.pop("TOKEN", None)
         if server.token is not None:
             env["TOKEN"] = server.token
-        command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s"]
+        command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{duration}s"]
         command += ["-s", str(WRK_SCRIPT), server.url]
         cpu, db_cpu = server.cpu_seconds(), backend_cpu_seconds(database_url)
         finished = subprocess.run(
-            command, env=env, capture_output=True, text=True, timeout=args.duration + 60
+            command, env=env, capture_output=True, text=True, timeout=duration + 60
         )
         used = server.cpu_seconds() - cpu
         db_after = backend_cpu_seconds(database_url)
@@ -513,9 +520,10 @@ def main(argv: list[str] | None = None) -> None:
             checked = check_same(query, hub, peer, values[query.name], args.samples)
             print(f"{query.name}: same values from both servers for {checked} parameters")
         for query in chosen:
-            for _ in range(args.warmup):  # caches, prepared statements, JIT
-                for server in (hub, peer):
-                    post(server, query.body(values[query.name][0], server is peer))
+            # caches, prepared statements, generic plans, Node's JIT: the same load, untimed
+            for server in [hub, peer] + ([executor] if executor else []):
+                refresh_tokens([server], credentials)
+                load(server, query, values[query.name], args, database_url, args.warmup)
             for _ in range(args.rounds):
                 for server in [hub, peer] + ([executor] if executor else []):
                     refresh_tokens([server], credentials)
@@ -543,7 +551,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--queries", default="trace,outbound,stats")
     parser.add_argument("--plates", type=int, default=500, help="distinct parameters")
     parser.add_argument("--samples", type=int, default=20, help="parameters checked equal")
-    parser.add_argument("--warmup", type=int, default=50, help="requests before timing")
+    parser.add_argument(
+        "--warmup", type=int, default=5, help="seconds of untimed load per server and query"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--postgraphile-url", help="a running PostGraphile to use")
     parser.add_argument("--executor", action="store_true", help="also time the executor")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import strawberry
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode
+from graphql import GraphQLError
 from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
@@ -21,6 +22,7 @@ from strawberry.types.graphql import OperationType
 
 from coalhub.audit import AuditRecord, sha256_json, sha256_text
 from coalhub.errors import PublicError
+from resolvers.compiler.documents import root_fields
 from resolvers.context import RequestContext
 from schema.guard import install_field_guards
 from schema.limits import (
@@ -69,41 +71,52 @@ class AuditRequests(SchemaExtension):
         occurred_at = datetime.now(UTC)
         yield
         execution = self.execution_context
-        context: RequestContext = execution.context
-        if context.audit is None:
-            return
-        caller = context.caller
-        document = execution.query or ""
-        context.audit.record(
-            AuditRecord(
-                occurred_at=occurred_at,
-                client_id=caller.client_id,
-                department=caller.department,
-                user_id=caller.user_id,
-                purpose=caller.purpose,
-                operation_name=execution.operation_name,
-                document_sha256=sha256_text(document),
-                variables_sha256=sha256_json(execution.variables or {}),
-                fields=_root_fields(execution),
-                row_counts=dict(context.row_counts),
-                denials=sorted(context.denials),
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                result=_outcome(execution.result, context),
-            )
+        document = execution.graphql_document
+        audit_operation(
+            execution.context,
+            occurred_at=occurred_at,
+            started=started,
+            operation_name=execution.operation_name,
+            query=execution.query,
+            variables=execution.variables,
+            fields=() if document is None else root_fields(document),
+            result=execution.result,
         )
 
 
-def _root_fields(execution: ExecutionContext) -> list[str]:
-    document = execution.graphql_document
-    if document is None:
-        return []
-    names = set()
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode):
-            for selection in definition.selection_set.selections:
-                if isinstance(selection, FieldNode):
-                    names.add(selection.name.value)
-    return sorted(names)
+def audit_operation(
+    context: RequestContext,
+    *,
+    occurred_at: datetime,
+    started: float,
+    operation_name: str | None,
+    query: str | None,
+    variables: Mapping[str, Any] | None,
+    fields: Sequence[str],
+    result: object,
+) -> None:
+    """The audit record of one operation (whichever path answered it); `started` is a
+    `time.perf_counter()` reading, `result` the ExecutionResult (None: none was made)."""
+    if context.audit is None:
+        return
+    caller = context.caller
+    context.audit.record(
+        AuditRecord(
+            occurred_at=occurred_at,
+            client_id=caller.client_id,
+            department=caller.department,
+            user_id=caller.user_id,
+            purpose=caller.purpose,
+            operation_name=operation_name,
+            document_sha256=sha256_text(query or ""),
+            variables_sha256=sha256_json(variables or {}),
+            fields=list(fields),
+            row_counts=dict(context.row_counts),
+            denials=sorted(context.denials),
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            result=_outcome(result, context),
+        )
+    )
 
 
 def _outcome(result: object, context: RequestContext) -> str:

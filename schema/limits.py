@@ -142,6 +142,24 @@ def violations(walk: _Walk, limits: Limits) -> Iterator[GraphQLError]:
         )
 
 
+def within_limits(
+    document: DocumentNode,
+    variables: Mapping[str, Any],
+    *,
+    default_page: int,
+    connection_fields: Set[str],
+) -> bool:
+    """Whether the document, with these variables, is within every limit measured here."""
+    walk = measure(
+        document,
+        variables,
+        default_page=default_page,
+        connection_fields=connection_fields,
+        limits=RequestLimits.limits,
+    )
+    return next(violations(walk, RequestLimits.limits), None) is None
+
+
 _SUGGESTION = re.compile(r"\s*Did you mean .*\?$")
 
 

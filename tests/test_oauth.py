@@ -10,12 +10,12 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coalhub.clients import Credentials
 from coalhub.models.base import utcnow
-from coalhub.models.client import ApiClient
+from coalhub.models.client import ApiClient, SigningKey
 from coalhub.oauth import publication_seconds, rotate_signing_key
 from coalhub.oauth.secret_hash import ScryptParameters, hash_secret
 from coalhub.oauth.verifier import GENERIC_MESSAGE
@@ -423,6 +423,21 @@ async def test_a_retired_key_is_unpublished_once_its_tokens_have_expired(
     await refused(replay, "not published")
     jwks = (await oauth.http.get("/.well-known/jwks.json")).json()
     assert [key["kid"] for key in jwks["keys"]] == [new_kid]
+
+
+async def test_a_token_seen_before_dies_with_its_key(
+    oauth: OAuthHub, tax: Credentials, refused: Refused
+) -> None:
+    """Verified tokens are remembered; an operator who withdraws a key (deletes it, say it
+    leaked) still kills its tokens within the cache time."""
+    token = await oauth.token(tax)
+    assert (await oauth.whoami(token)).status_code == 200
+    async with oauth.sessionmaker() as session, session.begin():
+        await rotate_signing_key(session, oauth.settings)
+        await session.execute(delete(SigningKey).where(SigningKey.kid == parts(token)[0]["kid"]))
+    oauth.clock.advance(oauth.settings.auth_cache_seconds)
+
+    await refused(token, "no longer published")
 
 
 @pytest.mark.parametrize("seconds_later", [0, 1])

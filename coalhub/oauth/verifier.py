@@ -4,8 +4,10 @@ refused with one generic 401 (the reason goes to the log, never to the caller)."
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
+from cachetools import TLRUCache
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
@@ -27,6 +29,7 @@ MAX_USER_ID_LENGTH = 64  # the audit columns' widths
 MAX_PURPOSE_LENGTH = 256
 ESSENTIAL_CLAIMS = ("exp", "iat", "sub", "jti", "client_id", "department")
 GENERIC_MESSAGE = "Authentication required: send a valid bearer token."
+VERIFIED_TOKENS = 10_000  # tokens remembered per process (about 2 KiB each)
 
 logger = logging.getLogger(__name__)
 
@@ -124,10 +127,22 @@ def _principal(claims: dict[str, Any], user_id: str | None, purpose: str | None)
     )
 
 
+@dataclass(frozen=True)
+class _Verified:
+    kid: str
+    claims: dict[str, Any]
+    usable_until: float  # exp + leeway
+
+
 class TokenVerifier:
     """Accepts only what the token endpoint issues: ES256 by a published key, type at+jwt,
     unexpired (within `token_leeway_seconds`), our audience and issuer, for a client that
-    is still active (re-read at most `auth_cache_seconds` apart)."""
+    is still active (re-read at most `auth_cache_seconds` apart).
+
+    Clients send the same token for its whole life: a token whose signature and claims
+    checked out is remembered until it expires, so later requests skip the signature check
+    (the costliest part of a compiled read). Each of them still checks that the token is
+    unexpired, that its key is still published and that its client is still active."""
 
     def __init__(
         self,
@@ -141,6 +156,9 @@ class TokenVerifier:
         self._sessionmaker = sessionmaker
         self._clock = clock
         self._active = Cached(self._active_clients, settings.auth_cache_seconds, clock)
+        self._verified: TLRUCache[str, _Verified] = TLRUCache(
+            VERIFIED_TOKENS, lambda _token, found, _now: found.usable_until, timer=clock
+        )
 
     async def principal(
         self, authorization_header: str | None, user_id: str | None, purpose: str | None
@@ -157,13 +175,25 @@ class TokenVerifier:
         self, authorization_header: str | None, user_id: str | None, purpose: str | None
     ) -> Principal:
         token = _bearer_token(authorization_header)
-        key = await self._keys.public_key(_signing_kid(token))
-        if key is None:
-            raise Unauthenticated("signed by a key that is not published")
-        claims = self._verified_claims(token, key)
+        claims = await self._claims(token)
         if not await self._is_active(claims["client_id"]):
             raise Unauthenticated("client revoked or unknown")
         return _principal(claims, user_id, purpose)
+
+    async def _claims(self, token: str) -> dict[str, Any]:
+        known = self._verified.get(token)  # gone once expired: TLRUCache drops it
+        if known is not None:
+            if await self._keys.public_key(known.kid) is None:
+                raise Unauthenticated("signed by a key that is no longer published")
+            return known.claims
+        kid = _signing_kid(token)
+        key = await self._keys.public_key(kid)
+        if key is None:
+            raise Unauthenticated("signed by a key that is not published")
+        claims = self._verified_claims(token, key)
+        usable_until = claims["exp"] + self._settings.token_leeway_seconds
+        self._verified[token] = _Verified(kid, claims, usable_until)
+        return claims
 
     def _verified_claims(self, token: str, key: ECKey) -> dict[str, Any]:
         essential: ClaimsOption = {"essential": True}

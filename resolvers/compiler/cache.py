@@ -7,10 +7,10 @@ of the variables (null or given, list lengths, input object fields, booleans for
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Hashable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any
 
+from cachetools import LRUCache
 from graphql import (
     GraphQLInputObjectType,
     GraphQLInputType,
@@ -24,29 +24,7 @@ from strawberry import relay
 
 from policies.access import AccessDecision
 
-V = TypeVar("V")
 MISSING = "\u2205"
-
-
-class LRU(Generic[V]):
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._entries: OrderedDict[Hashable, V] = OrderedDict()
-
-    def get(self, key: Hashable) -> V | None:
-        found = self._entries.get(key)
-        if found is not None:
-            self._entries.move_to_end(key)
-        return found
-
-    def put(self, key: Hashable, value: V) -> None:
-        self._entries[key] = value
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 class PolicyShapes:
@@ -54,7 +32,7 @@ class PolicyShapes:
     store hands the same object to every request of a client until the policy changes)."""
 
     def __init__(self, size: int = 4096) -> None:
-        self._known: LRU[tuple[AccessDecision, Hashable]] = LRU(size)
+        self._known: LRUCache[int, tuple[AccessDecision, Hashable]] = LRUCache(size)
 
     def key(self, access: AccessDecision) -> Hashable:
         known = self._known.get(id(access))
@@ -66,7 +44,7 @@ class PolicyShapes:
             access.scope,
             access.max_page_size,
         )
-        self._known.put(id(access), (access, shape))
+        self._known[id(access)] = (access, shape)
         return shape
 
 

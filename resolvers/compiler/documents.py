@@ -1,12 +1,22 @@
 """What the compiler reads from a document and from the strawberry schema: the operation,
-the fragments, a field's strawberry definition and the resolver behind it."""
+the fragments, the root fields, the variables that size pages, a field's strawberry
+definition and the resolver behind it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from graphql import FragmentDefinitionNode, GraphQLField, OperationDefinitionNode
+from graphql import (
+    ArgumentNode,
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLField,
+    OperationDefinitionNode,
+    VariableNode,
+)
 from graphql.execution.collect_fields import FragmentDetails
+from graphql.language import Visitor, visit
 from strawberry.types.field import StrawberryField
 
 from resolvers.compiler.plan import DeclineError
@@ -47,3 +57,28 @@ def fragments_of(document: Any) -> dict[str, FragmentDetails]:
                 raise DeclineError("fragment variables")
             fragments[definition.name.value] = FragmentDetails(definition, None)
     return fragments
+
+
+def root_fields(document: DocumentNode) -> tuple[str, ...]:
+    """The names of the operations' root fields, sorted (the audit record's `fields`)."""
+    names = set()
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            for selection in definition.selection_set.selections:
+                if isinstance(selection, FieldNode):
+                    names.add(selection.name.value)
+    return tuple(sorted(names))
+
+
+def page_variables(document: DocumentNode) -> frozenset[str]:
+    """Variables given as `first` anywhere in the document: the cost limit depends on them
+    (`schema.limits.measure`)."""
+    found: set[str] = set()
+
+    class Pages(Visitor):
+        def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+            if node.name.value == "first" and isinstance(node.value, VariableNode):
+                found.add(node.value.name.value)
+
+    visit(document, Pages())
+    return frozenset(found)

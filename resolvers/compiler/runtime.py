@@ -1,9 +1,12 @@
 """The compiled read path at run time: from a parsed, validated request to an answer built
 by one SQL statement, or None (the executor answers; the fallback is counted).
 
-It answers inside strawberry's own pipeline (see `CompiledReadsExtension`): parsing,
-validation, limits, audit, denials and error masking run exactly as for the executor; the
-request context receives the same row counts and FORBIDDEN entries the resolvers record."""
+A document is first answered inside strawberry's own pipeline (`CompiledReadsExtension`):
+parsing, validation, limits, audit, denials and error masking run exactly as for the
+executor. Once answered, the document is `Prepared`: the HTTP endpoint answers later requests
+of the same text before strawberry (`coalhub.endpoint`), re-doing only what depends on the
+request. Either way the request context receives the same row counts and FORBIDDEN entries
+the resolvers record."""
 
 from __future__ import annotations
 
@@ -13,19 +16,21 @@ from collections.abc import AsyncIterator, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import ExecutionResult
+from cachetools import LRUCache
+from graphql import DocumentNode, ExecutionResult, OperationDefinitionNode
 from graphql.execution.values import get_variable_values
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry import Schema
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
+from strawberry.utils.operation import get_first_operation
 
 from coalhub.settings import Settings
 from resolvers.compiler.binding import Request, parameters
-from resolvers.compiler.cache import LRU, PolicyShapes, variable_structure
+from resolvers.compiler.cache import PolicyShapes, variable_structure
 from resolvers.compiler.dialects import emitter_for
-from resolvers.compiler.documents import fragments_of, operation_of
+from resolvers.compiler.documents import fragments_of, operation_of, page_variables, root_fields
 from resolvers.compiler.emit import Builder, RootLayout
 from resolvers.compiler.plan import (
     DeclineError,
@@ -51,10 +56,12 @@ log = logging.getLogger("coalhub.compiler")
 
 @dataclass
 class Stats:
-    """Counters of the compiled path: answers, fallbacks by reason, statements compiled and
-    statements run (at most one per answer; none when no root field needs one)."""
+    """Counters of the compiled path: answers (of which `prepared`: without strawberry's
+    pipeline, see `Prepared`), fallbacks by reason, statements compiled and statements run
+    (at most one per answer; none when no root field needs one)."""
 
     compiled: int = 0
+    prepared: int = 0
     compilations: int = 0
     statements: int = 0
     fallbacks: Counter[str] = field(default_factory=Counter)
@@ -62,6 +69,7 @@ class Stats:
     def as_dict(self) -> dict[str, Any]:
         return {
             "compiled": self.compiled,
+            "prepared": self.prepared,
             "compilations": self.compilations,
             "statements": self.statements,
             "fallbacks": sum(self.fallbacks.values()),
@@ -76,6 +84,22 @@ class Entry:
     layouts: tuple[RootLayout, ...]
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A query document (text and operation name) that strawberry's pipeline has parsed,
+    validated and let through the request limits, and that the compiled path has answered.
+    A later request with the same text may skip that pipeline (`CompiledReads.answer_prepared`)
+    as long as its page sizes stay within the limits: validation does not depend on values,
+    the cost limit depends on the variables in `page_variables`."""
+
+    query: str
+    operation_name: str | None
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    root_fields: tuple[str, ...]  # for the audit record
+    page_variables: frozenset[str]
+
+
 class CompiledReads:
     def __init__(self, schema: Schema, engine: AsyncEngine, settings: Settings) -> None:
         self.schema = schema
@@ -84,16 +108,82 @@ class CompiledReads:
         self.dialect = engine.dialect
         self.emitter = emitter_for(engine.dialect.name)
         self.stats = Stats()
-        self._entries: LRU[Entry | str] = LRU(1024)
+        self._entries: LRUCache[Hashable, Entry | str] = LRUCache(1024)
+        self._prepared: LRUCache[tuple[str, str | None], Prepared] = LRUCache(1024)
         self._shapes = PolicyShapes()
 
     async def aclose(self) -> None:
         """Close the path's own database connections (the engine's disposal does it too)."""
         await self.database.close()
 
+    def prepared(self, query: str, operation_name: str | None) -> Prepared | None:
+        """The prepared document of this text and operation (as the request names it), if
+        the compiled path has answered it through strawberry's pipeline before."""
+        return self._prepared.get((query, operation_name))
+
     async def answer(self, execution: ExecutionContext) -> ExecutionResult | None:
+        """Within strawberry's pipeline (the document parsed and validated): the answer,
+        or None for the executor. An answered document is remembered as `Prepared`."""
+        document, query = execution.graphql_document, execution.query
+        if execution.operation_type is not OperationType.QUERY:
+            self.stats.fallbacks["not a query"] += 1
+            return None
+        if document is None or query is None:
+            self.stats.fallbacks["no document"] += 1
+            return None
         try:
-            result = await self._answer(execution)
+            operation = operation_of(document, execution.operation_name)
+        except DeclineError as declined:
+            self.stats.fallbacks[str(declined)] += 1
+            return None
+        data = await self._answer(
+            document,
+            operation,
+            query,
+            execution.operation_name,
+            execution.variables,
+            execution.context,
+        )
+        if data is None:
+            return None
+        name = execution.operation_name  # as given, else the first operation's (strawberry)
+        if (query, name) not in self._prepared:
+            found = Prepared(
+                query, name, document, operation, root_fields(document), page_variables(document)
+            )
+            self._prepared[(query, name)] = found
+            if get_first_operation(document) is operation:  # what a request without a name runs
+                self._prepared[(query, None)] = found
+        return ExecutionResult(data=data, errors=None)
+
+    async def answer_prepared(
+        self, prepared: Prepared, variables: dict[str, Any] | None, context: RequestContext
+    ) -> SplicedData | None:
+        """Without strawberry's pipeline: the response's data (row counts and FORBIDDEN
+        entries in the context, as in `answer`), or None for the executor."""
+        data = await self._answer(
+            prepared.document,
+            prepared.operation,
+            prepared.query,
+            prepared.operation_name,
+            variables,
+            context,
+        )
+        if data is not None:
+            self.stats.prepared += 1
+        return data
+
+    async def _answer(
+        self,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        query: str,
+        operation_name: str | None,
+        given: dict[str, Any] | None,
+        context: RequestContext,
+    ) -> SplicedData | None:
+        try:
+            data = await self._data(document, operation, query, operation_name, given, context)
         except DeclineError as declined:
             self.stats.fallbacks[str(declined)] += 1
             return None
@@ -102,33 +192,27 @@ class CompiledReads:
             self.stats.fallbacks["error"] += 1
             return None
         self.stats.compiled += 1
-        return result
+        return data
 
-    async def _answer(self, execution: ExecutionContext) -> ExecutionResult:
-        if execution.operation_type is not OperationType.QUERY:
-            raise DeclineError("not a query")
-        document, query = execution.graphql_document, execution.query
-        if document is None or query is None:
-            raise DeclineError("no document")
-        context: RequestContext = execution.context
-        operation = operation_of(document, execution.operation_name)
+    async def _data(
+        self,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        query: str,
+        operation_name: str | None,
+        given: dict[str, Any] | None,
+        context: RequestContext,
+    ) -> SplicedData:
         graphql = self.schema._schema
-        variables = get_variable_values(
-            graphql, operation.variable_definitions or (), execution.variables or {}
-        )
+        variables = get_variable_values(graphql, operation.variable_definitions or (), given or {})
         if isinstance(variables, list):
             raise DeclineError("variables not coercible")
-        request = Request(
-            variables,
-            self.settings,
-            context.access,
-            context.caller.client_id,
-        )
+        request = Request(variables, self.settings, context.access, context.caller.client_id)
         key: Hashable = (
             query,
-            execution.operation_name,
+            operation_name,
             self._shapes.key(context.access),
-            variable_structure(graphql, operation, execution.variables or {}),
+            variable_structure(graphql, operation, given or {}),
         )
         entry = self._entries.get(key)
         if entry is None:
@@ -140,7 +224,7 @@ class CompiledReads:
         if entry.compiled is not None:
             row = await self.database.fetch(entry.compiled, values)
             self.stats.statements += 1
-        return ExecutionResult(data=self._record(entry, row, context), errors=None)
+        return self._record(entry, row, context)
 
     def _compile(self, document: Any, operation: Any, request: Request, key: Hashable) -> Entry:
         walker = Walker(self.schema, request, operation, fragments_of(document))
@@ -149,7 +233,7 @@ class CompiledReads:
         except UnboundError:
             raise  # this request's values: the next request may bind
         except DeclineError as declined:
-            self._entries.put(key, str(declined))
+            self._entries[key] = str(declined)
             raise
         compiled: Compiled | None = None
         layouts: tuple[RootLayout, ...] = ()
@@ -157,7 +241,7 @@ class CompiledReads:
             statement, layouts = Builder(self.emitter, request.access.scope).statement(plan)
             compiled = compile_statement(statement, self.dialect)
         entry = Entry(plan, compiled, layouts)
-        self._entries.put(key, entry)
+        self._entries[key] = entry
         self.stats.compilations += 1
         return entry
 

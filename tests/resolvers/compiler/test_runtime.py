@@ -12,6 +12,7 @@ from sqlalchemy import event
 from bench.query_bench import TRACE_QUERY
 from coalhub.settings import Settings
 from resolvers.compiler.dialects import b64
+from schema.build import build_schema
 from tests.conftest import StatementCounter
 from tests.resolvers.compiler.conftest import Answer, Twin, TwinClient, same, same_audit
 from tests.resolvers.compiler.queries import global_id
@@ -46,7 +47,7 @@ async def test_the_trace_query_is_one_statement(twin: Twin) -> None:
     event.listen(twin.compiled.app.state.engine.sync_engine, "before_cursor_execute", counter)
     before = reads.stats.statements
     answer = await agree(client, TRACE_QUERY, {"plate": plate})
-    assert reads.stats.statements == before + 1
+    assert reads.stats.statements == before + 2  # asked twice (`TwinClient.run`): once each
     assert counter.count == 0
     edges = answer.body["data"]["vehicles"]["edges"]
     assert edges[0]["node"]["weighRecords"]["edges"]
@@ -275,3 +276,105 @@ def test_the_setting() -> None:
     assert Settings().compiled_reads is True
     assert Settings.from_environ({}).compiled_reads is True
     assert Settings.from_environ({"COALHUB_COMPILED_READS": "0"}).compiled_reads is False
+
+
+async def test_a_prepared_document_is_answered_for_every_client_as_its_own(twin: Twin) -> None:
+    """Prepared by one client, asked by others: each gets its own scope and refusals."""
+    query = "query($n: Int) { weighRecords(first: $n) { totalCount nodes { ticketNo unitPrice } } }"
+    first = await transport(twin)
+    await agree(first, query, {"n": 3})
+    reads = twin.compiled.reads
+    assert reads is not None
+    assert reads.prepared(query, None) is not None
+    energy = await twin.as_client("energy", clearance="internal")  # unitPrice refused
+    answer = await agree(energy, query, {"n": 2})
+    assert [e["extensions"]["code"] for e in answer.body["errors"]] == ["FORBIDDEN"]
+    district = await twin.as_client("district", clearance="confidential", district_code="150303")
+    await agree(district, query, {"n": 4})
+
+
+async def test_a_prepared_document_still_answers_to_the_cost_limit(twin: Twin) -> None:
+    """The cost limit depends on the page sizes given as variables: measured every time."""
+    client = await transport(twin)
+    query = """query($a: Int, $b: Int) { enterprises(first: $a) { nodes {
+        outboundWeighRecords(first: $b) { nodes { ticketNo netKg weighedAt vehicle { plate } } }
+    } } }"""
+    await agree(client, query, {"a": 2, "b": 2})
+    executor, compiled, found = await client.run(query, {"a": 100, "b": 100})
+    same(executor.body, compiled.body)
+    assert found == "not executed"
+    assert compiled.body["errors"][0]["extensions"]["code"] == "COST_LIMIT_EXCEEDED"
+
+
+async def test_operations_are_prepared_by_name(twin: Twin) -> None:
+    client = await transport(twin)
+    document = """query Plates { vehicles(first: 2) { nodes { plate } } }
+        query Sites { sites(first: 2) { nodes { name } } }"""
+    for name in ("Plates", "Sites", "Plates"):
+        body = {"query": document, "operationName": name}
+        executor = await twin.executor.client.post("/graphql", json=body, headers=client.headers[0])
+        for _ in range(2):
+            compiled = await twin.compiled.client.post(
+                "/graphql", json=body, headers=client.headers[1]
+            )
+            assert compiled.json() == executor.json()
+    reads = twin.compiled.reads
+    assert reads is not None
+    assert reads.prepared(document, "Sites") is not None
+    # without a name strawberry runs the first operation (the spec would refuse): so do we
+    assert reads.prepared(document, None) is reads.prepared(document, "Plates")
+    await agree(client, document)
+
+
+async def test_what_the_prepared_way_leaves_to_strawberry(twin: Twin) -> None:
+    client = await transport(twin)
+    query = "{ vehicles(first: 2) { nodes { plate } } }"
+    await agree(client, query)
+    headers = client.headers[1]
+    ways: dict[str, dict[str, Any]] = {
+        "batch": {"json": [{"query": query}, {"query": query}]},
+        "extensions": {"json": {"query": query, "extensions": {"persistedQuery": {}}}},
+        "form": {"content": f"query={query}", "headers": {"content-type": "text/plain"}},
+        "not json": {"content": b"{", "headers": {"content-type": "application/json"}},
+        "variables not an object": {"json": {"query": query, "variables": [1]}},
+    }
+    reads = twin.compiled.reads
+    assert reads is not None
+    for way, request in ways.items():
+        prepared = reads.stats.prepared
+        extra = request.pop("headers", {})
+        compiled = await twin.compiled.client.post("/graphql", headers=headers | extra, **request)
+        executor = await twin.executor.client.post(
+            "/graphql", headers=client.headers[0] | extra, **request
+        )
+        assert reads.stats.prepared == prepared, way
+        assert compiled.status_code == executor.status_code, way
+        assert compiled.headers["content-type"] == executor.headers["content-type"], way
+        if "json" in executor.headers["content-type"]:
+            assert compiled.json() == executor.json(), way
+        else:
+            assert compiled.text == executor.text, way
+
+
+# the smallest useful question for each root field of the public contract
+ROOT_QUERIES = {
+    "me": "{ me { clientId department clearance } }",
+    "node": '{ node(id: "<vehicle>") { id ... on Vehicle { plate } } }',
+    "nodes": '{ nodes(ids: ["<vehicle>", "<vehicle>"]) { id } }',
+    "trajectory": '{ trajectory(plate: "<plate>", first: 3) { totalCount nodes { latitude } } }',
+    "districts": "{ districts { totalCount nodes { code name } } }",
+    "products": "{ products { totalCount nodes { code } } }",
+}
+
+
+def root_fields() -> list[str]:
+    return sorted(build_schema()._schema.query_type.fields)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("root", root_fields())
+async def test_every_root_field_of_the_contract_is_compiled(twin: Twin, root: str) -> None:
+    police = await twin.as_client("police", clearance="secret")  # reads every type
+    plate = await a_plate(police)
+    query = ROOT_QUERIES.get(root, f"{{ {root}(first: 3) {{ totalCount nodes {{ id }} }} }}")
+    query = query.replace("<vehicle>", global_id("Vehicle", 1)).replace("<plate>", plate)
+    await agree(police, query)

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import sqlite
 
 from coalhub.catalog import ENTITIES
 from resolvers.compiler.binding import escape_like
-from resolvers.compiler.cache import LRU, variable_structure
+from resolvers.compiler.cache import variable_structure
 from resolvers.compiler.dialects import b64, b64url
 from resolvers.compiler.plan import Site
 from resolvers.compiler.response import RawJSON, SplicedData, encode_response
@@ -53,16 +53,6 @@ def test_variable_structure_keeps_what_changes_the_sql() -> None:
     assert structure(base) != structure(base | {"f": {"plate": None}})
     assert structure(base) != structure(base | {"f": {"direction": ["SALE"]}})
     assert structure(base) != structure({k: v for k, v in base.items() if k != "n"})
-
-
-def test_lru_forgets_the_oldest() -> None:
-    cache: LRU[int] = LRU(2)
-    cache.put("a", 1)
-    cache.put("b", 2)
-    assert cache.get("a") == 1
-    cache.put("c", 3)
-    assert cache.get("b") is None
-    assert len(cache) == 2
 
 
 def test_the_database_json_is_spliced_unparsed() -> None:
