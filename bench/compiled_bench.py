@@ -316,7 +316,7 @@ def coalhub(
     stack: ExitStack, database_url: str, workers: int, compiled: bool, credentials: Credentials
 ) -> Server:
     port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", "--factory", "bench.asgi:app"]
+    command = [sys.executable, "-m", "uvicorn", "--factory", "coalhub.cli:app_from_environ"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     command += ["--no-access-log", "--log-level", "warning"]
     env = {

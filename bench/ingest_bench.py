@@ -201,7 +201,7 @@ class _hub:  # noqa: N801 - used as a context manager
     def __enter__(self) -> str:
         port = _free_port()
         env = os.environ | {"COALHUB_DATABASE_URL": self.database_url}
-        command = [sys.executable, "-m", "uvicorn", "--factory", "bench.asgi:app"]
+        command = [sys.executable, "-m", "uvicorn", "--factory", "coalhub.cli:app_from_environ"]
         command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(self.workers)]
         command += ["--log-level", "warning", "--no-access-log"]
         self.process = subprocess.Popen(command, cwd=REPO, env=env)

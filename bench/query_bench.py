@@ -225,7 +225,7 @@ def _free_port() -> int:
 def running_server(database_url: str) -> Iterator[tuple[str, int]]:
     """coalhub under uvicorn, one worker on loopback; yields its URL and process id."""
     port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", "--factory", "bench.asgi:app"]
+    command = [sys.executable, "-m", "uvicorn", "--factory", "coalhub.cli:app_from_environ"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     command += ["--no-access-log", "--log-level", "warning"]
     env = {**os.environ, "COALHUB_DATABASE_URL": database_url}

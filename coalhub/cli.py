@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -13,6 +14,7 @@ import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
 
 from coalhub import migrate
 from coalhub.cli_client import client, keys
@@ -30,21 +32,48 @@ def main() -> None:
     """coalhub: the GraphQL data-sharing hub of Wuhai's coal supply-and-sales platform."""
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def app_from_environ() -> Starlette:
+    """The app for `uvicorn --factory coalhub.cli:app_from_environ` (each worker process
+    builds its own from the environment)."""
     from coalhub.app import create_app
 
+    return create_app(Settings.from_environ())
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     console.print(f"GraphiQL: http://{host}:{port}/graphql")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    if workers == 1:
+        from coalhub.app import create_app
+
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    # worker processes read their settings from the environment: hand over the overrides
+    os.environ["COALHUB_DEV"] = "1" if settings.dev else "0"
+    uvicorn.run(
+        "coalhub.cli:app_from_environ",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes; each opens up to 3 × COALHUB_DB_POOL_SIZE database connections",
+)
 @click.option("--dev", is_flag=True, help="Relax production hardening (introspection etc.)")
-def serve(host: str, port: int, dev: bool) -> None:
+def serve(host: str, port: int, workers: int, dev: bool) -> None:
     """Serve the GraphQL API (POST /graphql) and GraphiQL (GET /graphql)."""
     settings = Settings.from_environ()
-    _serve(settings.with_overrides(dev=dev or settings.dev), host, port)
+    _serve(settings.with_overrides(dev=dev or settings.dev), host, port, workers)
 
 
 @main.group()

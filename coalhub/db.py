@@ -35,8 +35,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, echo=settings.sql_echo)
         event.listen(engine.sync_engine, "connect", _enable_sqlite_pragmas)
         return engine
+    size = settings.db_pool_size
     return create_async_engine(
-        url, echo=settings.sql_echo, pool_size=10, max_overflow=10, pool_pre_ping=True
+        url, echo=settings.sql_echo, pool_size=size, max_overflow=size, pool_pre_ping=True
     )
 
 

@@ -33,6 +33,9 @@ class Settings:
     database_url: str = field(default_factory=lambda: sqlite_url(DEFAULT_SQLITE_PATH))
     dev: bool = False
     sql_echo: bool = False
+    # connections per worker process: the ORM pool (and as many again in a burst), and the
+    # compiled read path's own; workers × 3 × this must stay below the server's limit
+    db_pool_size: int = 10
     max_page_size: int = 100
     default_page_size: int = 20
     # OAuth2 (coalhub.oauth): token issuer and audience, token lifetime, clock-skew leeway,
@@ -56,6 +59,7 @@ class Settings:
             database_url=normalise_database_url(url) if url else sqlite_url(DEFAULT_SQLITE_PATH),
             dev=config("COALHUB_DEV", cast=bool, default=False),
             sql_echo=config("COALHUB_SQL_ECHO", cast=bool, default=False),
+            db_pool_size=config("COALHUB_DB_POOL_SIZE", cast=int, default=10),
             max_page_size=config("COALHUB_MAX_PAGE_SIZE", cast=int, default=100),
             oauth_issuer=config("COALHUB_OAUTH_ISSUER", default="urn:coalhub:oauth"),
             oauth_audience=config("COALHUB_OAUTH_AUDIENCE", default="coalhub"),

@@ -104,7 +104,7 @@ class CompiledReads:
     def __init__(self, schema: Schema, engine: AsyncEngine, settings: Settings) -> None:
         self.schema = schema
         self.settings = settings
-        self.database = Database(engine)
+        self.database = Database(engine, settings.db_pool_size)
         self.dialect = engine.dialect
         self.emitter = emitter_for(engine.dialect.name)
         self.stats = Stats()

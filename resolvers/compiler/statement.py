@@ -98,7 +98,7 @@ class Connections:
 class Database:
     """Runs compiled statements: one statement, one round trip, per request."""
 
-    def __init__(self, engine: AsyncEngine, size: int = 10) -> None:
+    def __init__(self, engine: AsyncEngine, size: int) -> None:
         self.engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
         self._prepared: weakref.WeakSet[Any] = weakref.WeakSet()
