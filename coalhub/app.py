@@ -53,6 +53,16 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+def compiled_reads_stats(graphql: CoalhubGraphQL) -> ASGIApp:
+    """GET: the compiled read path's counters in this worker process (null: turned off)."""
+
+    async def counters(scope: Scope, receive: Receive, send: Send) -> None:
+        reads = graphql.compiled_reads
+        await JSONResponse(None if reads is None else reads.stats.as_dict())(scope, receive, send)
+
+    return counters
+
+
 def create_app(settings: Settings) -> Starlette:
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
@@ -90,6 +100,12 @@ def create_app(settings: Settings) -> Starlette:
         Route(
             "/connectors/stats",
             OperatorsOnly(stats_route(connector_stats).app, auth.verifier),
+            methods=["GET"],
+        ),
+        # this process's compiled read path: answers, fallbacks by reason, statements
+        Route(
+            "/compiled-reads/stats",
+            OperatorsOnly(compiled_reads_stats(graphql), auth.verifier),
             methods=["GET"],
         ),
         static_mount(),

@@ -123,3 +123,18 @@ async def test_connector_counters_are_for_operators_only(hub: Hub) -> None:
     response = await hub.client.get("/connectors/stats", headers=hub.headers)
     assert response.status_code == 200
     assert response.json() == {}  # no connectors configured in tests
+
+
+async def test_compiled_read_counters_are_for_operators_only(hub: Hub) -> None:
+    tax = await hub.as_client("tax")
+    assert (await hub.client.get("/compiled-reads/stats")).status_code == 401
+    assert (await hub.client.get("/compiled-reads/stats", headers=tax.headers)).status_code == 403
+    before = (await hub.client.get("/compiled-reads/stats", headers=hub.headers)).json()
+    await hub.graphql("{ districts { totalCount } }")  # compiled
+    await hub.graphql("{ __schema { queryType { name } } }")  # introspection: the executor
+    after = (await hub.client.get("/compiled-reads/stats", headers=hub.headers)).json()
+    assert after["compiled"] == before["compiled"] + 1
+    assert after["statements"] == before["statements"] + 1
+    assert after["fallback_reasons"]["introspection"] == (
+        before["fallback_reasons"].get("introspection", 0) + 1
+    )
