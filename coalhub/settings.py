@@ -45,6 +45,9 @@ class Settings:
     access_token_seconds: int = 600
     token_leeway_seconds: int = 30
     auth_cache_seconds: float = 5.0
+    # failed client authentications per source address and minute before /oauth/token
+    # answers that address 429 for the rest of the minute
+    token_failures_per_minute: int = 20
     # TOML file naming the connectors the hub runs in-process (none when unset)
     connectors_config: Path | None = None
     # answer read queries with one compiled SQL statement (resolvers/compiler); the executor
@@ -66,6 +69,9 @@ class Settings:
             access_token_seconds=config("COALHUB_ACCESS_TOKEN_SECONDS", cast=int, default=600),
             token_leeway_seconds=config("COALHUB_TOKEN_LEEWAY_SECONDS", cast=int, default=30),
             auth_cache_seconds=config("COALHUB_AUTH_CACHE_SECONDS", cast=float, default=5.0),
+            token_failures_per_minute=config(
+                "COALHUB_TOKEN_FAILURES_PER_MINUTE", cast=int, default=20
+            ),
             connectors_config=config("COALHUB_CONNECTORS_CONFIG", cast=Path, default=None),
             compiled_reads=config("COALHUB_COMPILED_READS", cast=bool, default=True),
         )

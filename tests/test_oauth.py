@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any, Protocol
 
+import httpx
 import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -28,6 +29,7 @@ from tests.oauth_support import (
     new_key,
     oauth_hub,
     parts,
+    protected_app,
     unsigned,
     with_payload,
     without,
@@ -189,6 +191,29 @@ async def test_bad_client_credentials_get_one_and_the_same_401(
         "error_description": "Client authentication failed.",
     }
     assert response.headers["www-authenticate"].startswith("Basic ")
+
+
+async def test_an_address_that_keeps_failing_is_throttled(settings: Settings) -> None:
+    """Guessing secrets costs the hub a scrypt check each: past the limit of failures an
+    address gets 429 without one, good credentials included, while other addresses go on."""
+    limited = settings.with_overrides(token_failures_per_minute=3)
+    async with oauth_hub(limited) as oauth:
+        tax = await oauth.add_client("tax-bureau", "tax")
+        wrong = Credentials(tax.client_id, "not-the-secret", tax.name, tax.department)
+        for _ in range(3):
+            assert (await oauth.token_response(wrong)).status_code == 401
+        for credentials in (wrong, tax):
+            throttled = await oauth.token_response(credentials)
+            assert throttled.status_code == 429
+            assert throttled.json()["error"] == "temporarily_unavailable"
+            assert 1 <= int(throttled.headers["retry-after"]) <= 60
+        elsewhere = httpx.ASGITransport(app=protected_app(oauth.auth), client=("10.1.2.3", 4000))
+        async with httpx.AsyncClient(transport=elsewhere, base_url="https://hub.test") as http:
+            form = {"grant_type": "client_credentials"}
+            response = await http.post(
+                "/oauth/token", data=form, auth=(tax.client_id, tax.client_secret)
+            )
+        assert response.status_code == 200
 
 
 async def test_old_secret_hashes_are_upgraded_on_use(oauth: OAuthHub, tax: Credentials) -> None:

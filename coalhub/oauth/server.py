@@ -7,6 +7,8 @@ loop) and hops back to the loop for its two database reads, the client and the k
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -25,6 +27,9 @@ from authlib.oauth2.rfc6749.errors import (
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from joserfc.jwk import KeySet
+from limits import RateLimitItemPerMinute
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import Headers
@@ -49,6 +54,9 @@ TOKEN_REQUEST_THREADS = 4  # each secret check holds 16 MiB of scrypt memory for
 # One description for every failed client authentication: unknown, revoked and wrong
 # secret must look alike (they also take alike long: see burn_secret_check).
 CLIENT_AUTH_FAILED = "Client authentication failed."
+TOO_MANY_FAILURES = "Too many failed client authentications from this address; retry later."
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -168,6 +176,10 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         super().__init__(scopes_supported=list(SCOPES))
         self._sessionmaker = sessionmaker
         self._limiter: anyio.CapacityLimiter | None = None
+        # failed client authentications per source address and minute; past the limit the
+        # address is answered 429 without a secret check (scrypt is the costly part)
+        self._failure_limit = RateLimitItemPerMinute(settings.token_failures_per_minute)
+        self._failures: MovingWindowRateLimiter | None = None  # made in the event loop
         self.register_grant(_ClientCredentialsGrant)
         self.register_token_generator("default", _TokenGenerator(settings, keys))
 
@@ -204,6 +216,26 @@ class HubAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     # --- the endpoint ---
 
     async def token_endpoint(self, request: Request) -> Response:
+        address = request.client.host if request.client else "unknown"
+        if self._failures is None:
+            self._failures = MovingWindowRateLimiter(MemoryStorage())
+        if not await self._failures.test(self._failure_limit, address):
+            return await self._throttled(address)
+        response = await self._token_response(request)
+        if response.status_code == 401:
+            await self._failures.hit(self._failure_limit, address)
+        return response
+
+    async def _throttled(self, address: str) -> Response:
+        assert self._failures is not None
+        window = await self._failures.get_window_stats(self._failure_limit, address)
+        retry_after = max(1, round(window.reset_time - time.time()))
+        logger.warning("token requests from %s throttled after failed authentications", address)
+        body = {"error": "temporarily_unavailable", "error_description": TOO_MANY_FAILURES}
+        headers = {"Retry-After": str(retry_after), "Cache-Control": "no-store"}
+        return JSONResponse(body, status_code=429, headers=headers)
+
+    async def _token_response(self, request: Request) -> Response:
         async with request.form() as form:
             items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
         repeated = sorted(key for key, count in Counter(k for k, _ in items).items() if count > 1)
