@@ -78,6 +78,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with sessionmaker.begin() as session:
             await seed_if_empty(session)
+        await auth.keys.signing_key()  # fails now, not per request, if keys cannot be unsealed
         audit.start()
         stop = asyncio.Event()
         connectors = asyncio.create_task(

@@ -28,7 +28,12 @@ from coalhub.clients import (
 )
 from coalhub.db import create_engine, create_sessionmaker
 from coalhub.errors import PublicError
-from coalhub.oauth import rotate_signing_key
+from coalhub.oauth import (
+    SealedKeyError,
+    generate_key_encryption_key,
+    rotate_signing_key,
+    seal_signing_keys,
+)
 from coalhub.secrecy import Secrecy
 from coalhub.settings import Settings
 
@@ -179,3 +184,22 @@ def keys_rotate() -> None:
     settings = Settings.from_environ()
     kid = _run(lambda session: rotate_signing_key(session, settings))
     click.echo(f"new signing key {kid}")
+
+
+@keys.command("new-encryption-key")
+def keys_new_encryption_key() -> None:
+    """Print a new key for COALHUB_KEY_ENCRYPTION_KEYS (keep it out of the database's
+    backups: whoever holds both can sign tokens)."""
+    click.echo(generate_key_encryption_key())
+
+
+@keys.command("seal")
+def keys_seal() -> None:
+    """Seal every stored signing key with the first of COALHUB_KEY_ENCRYPTION_KEYS (after
+    turning encryption on, or after putting a new encryption key first)."""
+    settings = Settings.from_environ()
+    try:
+        count = _run(lambda session: seal_signing_keys(session, settings))
+    except SealedKeyError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"sealed {count} signing key(s)")

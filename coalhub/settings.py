@@ -48,6 +48,9 @@ class Settings:
     # failed client authentications per source address and minute before /oauth/token
     # answers that address 429 for the rest of the minute
     token_failures_per_minute: int = 20
+    # Fernet keys (comma-separated; the first seals, all unseal) that seal the private
+    # signing keys stored in the database; unset: stored as plain JWKs
+    key_encryption_keys: tuple[str, ...] = field(default=(), repr=False)
     # TOML file naming the connectors the hub runs in-process (none when unset)
     connectors_config: Path | None = None
     # answer read queries with one compiled SQL statement (resolvers/compiler); the executor
@@ -71,6 +74,11 @@ class Settings:
             auth_cache_seconds=config("COALHUB_AUTH_CACHE_SECONDS", cast=float, default=5.0),
             token_failures_per_minute=config(
                 "COALHUB_TOKEN_FAILURES_PER_MINUTE", cast=int, default=20
+            ),
+            key_encryption_keys=tuple(
+                key.strip()
+                for key in config("COALHUB_KEY_ENCRYPTION_KEYS", default="").split(",")
+                if key.strip()
             ),
             connectors_config=config("COALHUB_CONNECTORS_CONFIG", cast=Path, default=None),
             compiled_reads=config("COALHUB_COMPILED_READS", cast=bool, default=True),

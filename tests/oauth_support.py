@@ -34,6 +34,7 @@ from coalhub.oauth import (
     caller_header_error_response,
     unauthenticated_response,
 )
+from coalhub.oauth.keys import unseal
 from coalhub.settings import Settings
 
 
@@ -108,7 +109,9 @@ class OAuthHub:
         """Every stored signing key by kid (what an attacker who stole one would hold)."""
         async with self.sessionmaker() as session:
             rows = await session.scalars(select(SigningKey))
-            return {row.kid: ECKey.import_key(row.private_jwk) for row in rows}
+            return {
+                row.kid: ECKey.import_key(unseal(row.private_jwk, self.settings)) for row in rows
+            }
 
 
 @asynccontextmanager

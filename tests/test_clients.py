@@ -265,8 +265,11 @@ async def test_demo_clients_are_idempotent_and_get_fresh_secrets(
 # --- commands ------------------------------------------------------------------------------
 
 
-def invoke(database_url: str, *args: str, group: click.Group = client_command) -> Result:
-    return CliRunner().invoke(group, list(args), env={"COALHUB_DATABASE_URL": database_url})
+def invoke(
+    database_url: str, *args: str, group: click.Group = client_command, **env: str
+) -> Result:
+    environment = {"COALHUB_DATABASE_URL": database_url, **env}
+    return CliRunner().invoke(group, list(args), env=environment)
 
 
 def seed(database_url: str) -> None:
@@ -357,6 +360,32 @@ def test_keys_rotate(database_url: str) -> None:
             await engine.dispose()
 
     assert sorted(current for _, current in asyncio.run(keys())) == [False, True]
+
+
+def test_keys_seal(database_url: str) -> None:
+    invoke(database_url, "rotate", group=keys_command)
+    refused = invoke(database_url, "seal", group=keys_command)
+    assert refused.exit_code == 1
+    assert "set COALHUB_KEY_ENCRYPTION_KEYS" in refused.stderr
+
+    key = invoke(database_url, "new-encryption-key", group=keys_command).stdout.strip()
+    sealed = invoke(database_url, "seal", group=keys_command, COALHUB_KEY_ENCRYPTION_KEYS=key)
+    assert sealed.exit_code == 0, sealed.stderr
+    assert sealed.stdout.strip() == "sealed 1 signing key(s)"
+
+    async def stored() -> list[dict[str, str]]:
+        engine = create_engine(Settings(database_url=database_url))
+        try:
+            async with engine.connect() as connection:
+                return list(await connection.scalars(select(SigningKey.private_jwk)))
+        finally:
+            await engine.dispose()
+
+    assert [set(jwk) for jwk in asyncio.run(stored())] == [{"sealed"}]
+    # a rotation with the setting seals the new key too
+    rotated = invoke(database_url, "rotate", group=keys_command, COALHUB_KEY_ENCRYPTION_KEYS=key)
+    assert rotated.exit_code == 0
+    assert [set(jwk) for jwk in asyncio.run(stored())] == [{"sealed"}, {"sealed"}]
 
 
 def test_commands_ask_for_migrations_first(tmp_path: Path) -> None:

@@ -17,7 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from coalhub.clients import Credentials
 from coalhub.models.base import utcnow
 from coalhub.models.client import ApiClient, SigningKey
-from coalhub.oauth import publication_seconds, rotate_signing_key
+from coalhub.oauth import (
+    SealedKeyError,
+    generate_key_encryption_key,
+    publication_seconds,
+    rotate_signing_key,
+    seal_signing_keys,
+)
 from coalhub.oauth.secret_hash import ScryptParameters, hash_secret
 from coalhub.oauth.verifier import GENERIC_MESSAGE
 from coalhub.settings import Settings
@@ -496,3 +502,43 @@ async def test_rotation_deletes_keys_whose_publication_has_ended(
 
     assert first not in await oauth.private_keys()
     assert set(await oauth.private_keys()) == {second, third}  # second retired, published
+
+
+async def test_signing_keys_are_sealed_at_rest(settings: Settings) -> None:
+    """With encryption keys set, a copy of the database holds no usable private key."""
+    first, second = generate_key_encryption_key(), generate_key_encryption_key()
+    sealed = settings.with_overrides(key_encryption_keys=(first,))
+    async with oauth_hub(sealed) as oauth:
+        tax = await oauth.add_client("tax-bureau", "tax")
+        token = await oauth.token(tax)
+        assert (await oauth.whoami(token)).status_code == 200
+        async with oauth.sessionmaker() as session:
+            [stored] = (await session.scalars(select(SigningKey.private_jwk))).all()
+        assert set(stored) == {"sealed"}
+        assert parts(token)[0]["kid"] in await oauth.private_keys()  # unsealed, it is the key
+
+    for keys in ((), (second,)):  # none, or the wrong one
+        async with oauth_hub(settings.with_overrides(key_encryption_keys=keys)) as elsewhere:
+            with pytest.raises(SealedKeyError):
+                await elsewhere.auth.keys.signing_key()
+
+    # a new encryption key first, the old one still listed: seal again, then drop the old one
+    rotating = settings.with_overrides(key_encryption_keys=(second, first))
+    async with oauth_hub(rotating) as oauth, oauth.sessionmaker.begin() as session:
+        assert await seal_signing_keys(session, rotating) == 1
+    async with oauth_hub(settings.with_overrides(key_encryption_keys=(second,))) as oauth:
+        assert (await oauth.whoami(token)).status_code == 200  # the same key, resealed
+
+
+async def test_plain_keys_are_sealed_when_encryption_is_turned_on(
+    oauth: OAuthHub, tax: Credentials, settings: Settings
+) -> None:
+    token = await oauth.token(tax)  # signed by a key stored plain
+    with pytest.raises(SealedKeyError):  # nothing to seal with
+        async with oauth.sessionmaker.begin() as session:
+            await seal_signing_keys(session, settings)
+    sealed = settings.with_overrides(key_encryption_keys=(generate_key_encryption_key(),))
+    async with oauth.sessionmaker.begin() as session:
+        assert await seal_signing_keys(session, sealed) == 1
+    async with oauth_hub(sealed) as elsewhere:
+        assert (await elsewhere.whoami(token)).status_code == 200

@@ -22,7 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.routing import BaseRoute
 
 from coalhub.oauth.cache import Clock
-from coalhub.oauth.keys import ALGORITHM, KeyStore, publication_seconds, rotate_signing_key
+from coalhub.oauth.keys import (
+    ALGORITHM,
+    KeyStore,
+    SealedKeyError,
+    generate_key_encryption_key,
+    publication_seconds,
+    rotate_signing_key,
+    seal_signing_keys,
+)
 from coalhub.oauth.server import HubAuthorizationServer, oauth_routes
 from coalhub.oauth.verifier import (
     CallerHeaderError,
@@ -39,13 +47,16 @@ __all__ = [
     "CallerHeaderError",
     "HubAuthorizationServer",
     "KeyStore",
+    "SealedKeyError",
     "TokenVerifier",
     "Unauthenticated",
     "build_auth",
     "caller_header_error_response",
+    "generate_key_encryption_key",
     "oauth_routes",
     "publication_seconds",
     "rotate_signing_key",
+    "seal_signing_keys",
     "unauthenticated_response",
 ]
 
