@@ -4,9 +4,12 @@ the GraphQL API. Nothing here reads the environment."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,6 +25,9 @@ from coalhub.settings import Settings
 from connectors.base import ConnectorStats
 from connectors.scheduler import connector_routes, run_connectors, stats_route
 from policies.enforcer import PolicyStore, seed_if_empty
+
+log = logging.getLogger("coalhub.app")
+READINESS_TIMEOUT_SECONDS = 3.0
 
 OPERATORS = frozenset({"developer", "big_data_centre"})  # who runs the platform
 
@@ -50,7 +56,24 @@ class OperatorsOnly:
 
 
 async def healthz(request: Request) -> Response:
+    """Liveness: the process answers."""
     return JSONResponse({"status": "ok"})
+
+
+def readyz(engine: AsyncEngine) -> Callable[[Request], Awaitable[Response]]:
+    """Readiness: the database answers too (503 with the failure's class if not)."""
+
+    async def ready(request: Request) -> Response:
+        try:
+            async with asyncio.timeout(READINESS_TIMEOUT_SECONDS), engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as error:  # any failure means: send no traffic here
+            log.warning("not ready: %r", error)
+            body = {"status": "unavailable", "database": type(error).__name__}
+            return JSONResponse(body, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    return ready
 
 
 def compiled_reads_stats(graphql: CoalhubGraphQL) -> ASGIApp:
@@ -95,6 +118,7 @@ def create_app(settings: Settings) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint, methods=["GET", "POST"]),
         Route("/healthz", healthz),
+        Route("/readyz", readyz(engine), methods=["GET"]),
         *auth.routes,
         # cameras cannot log in: each push connector checks its senders' addresses
         *connector_routes(engine, settings.connectors_config, stats=connector_stats),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 
+import httpx
 import pytest
 from joserfc.jwk import ECKey
 from sqlalchemy import select, text
 
+from coalhub.app import create_app
 from coalhub.clients import revoke_client
 from coalhub.db import create_sessionmaker
 from coalhub.models.client import ApiClient, SigningKey
@@ -21,6 +23,17 @@ async def test_healthz(hub: Hub) -> None:
     response = await hub.client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+async def test_readiness_asks_the_database(hub: Hub, settings: Settings) -> None:
+    response = await hub.client.get("/readyz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok", "database": "ok"})
+    nowhere = create_app(settings.with_overrides(database_url=f"{UNREACHABLE}/coalhub"))
+    transport = httpx.ASGITransport(app=nowhere)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
 
 
 async def test_browsers_get_the_offline_graphiql_page(hub: Hub) -> None:
@@ -50,6 +63,7 @@ async def test_unknown_global_id_type_is_a_typed_error(hub: Hub) -> None:
 
 
 ME = {"query": "{ me { clientId } }"}
+UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:9"  # the discard port: nobody listens
 
 
 async def _our_key(hub: Hub, kid: str) -> ECKey:
