@@ -452,7 +452,7 @@ INVOICE = _register(
         INTERNAL,
         {
             **_cols(INTERNAL, "id", "number", "kind", "issued_at", "seller_tax_id", "seller_name"),
-            **_cols(INTERNAL, "buyer_tax_id", "buyer_name"),
+            **_cols(INTERNAL, "buyer_tax_id", "buyer_name", "original_number"),
             **_cols(CONFIDENTIAL, "total_amount", "total_tax"),
             **_fk("seller_id", "buyer_id", "original_invoice_id"),
         },

@@ -2,8 +2,12 @@
 
 The invoice number is the key: an invoice already stored is a duplicate and changes
 nothing (a correction is a red invoice, never an edit). A red-letter invoice references
-its original by number and reverses it: it is stored with negative amounts and
-`original_invoice_id` set, and may not reverse more than the original's remaining amount.
+its original by number and reverses it: it is stored with negative amounts,
+`original_number` and `original_invoice_id` set, and may not reverse more than the
+original's remaining amount. A red invoice whose original is not imported yet (another
+page, another source, an earlier period) is stored all the same with `original_number`
+only; when the original arrives, the waiting reds are linked to it, oldest first, as far
+as the original's amount goes (one that would over-reverse stays unlinked and is logged).
 Seller and buyer are matched to registered enterprises by tax id (= USCC); a party that
 matches none is kept as printed with a null enterprise id and flagged in
 `connector_invoice_flag` (`unregistered_party`, or `invalid_tax_id` when the id is not
@@ -12,6 +16,7 @@ even a valid USCC), so the tax bureau can list them.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +24,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from coalhub.identifiers import InvalidIdentifierError, validate_uscc
@@ -37,6 +42,7 @@ _flag = table_of(InvoicePartyFlag)
 
 _NUMBER = re.compile(r"^\d{20}$")
 CENT = Decimal("0.01")
+log = logging.getLogger(__name__)
 MICRO = Decimal("0.000001")
 _KINDS = {
     "normal": InvoiceKind.NORMAL,
@@ -196,6 +202,7 @@ async def store_invoices(
     red = [r for r in unique.values() if r.kind is InvoiceKind.RED]
     parties = await _enterprises(connection, [*normal, *red])
     outcome.merge(await _insert(connection, normal, parties, {}))
+    await _link_waiting_reds(connection, [r.number for r in normal])
     originals, accepted = await _check_reversals(connection, red, outcome)
     outcome.merge(await _insert(connection, accepted, parties, originals))
     return outcome
@@ -219,7 +226,8 @@ async def _enterprises(
 async def _check_reversals(
     connection: AsyncConnection, reds: Sequence[InvoiceRecord], outcome: StoreOutcome
 ) -> tuple[dict[str, int], list[InvoiceRecord]]:
-    """The originals' ids; reds without an original, or reversing too much, are rejected."""
+    """The originals' ids, and the reds to store: those naming a red invoice or reversing
+    too much are rejected; those whose original is not imported yet are stored waiting."""
     numbers = sorted({r.original_number for r in reds if r.original_number})
     if not numbers:
         return {}, []
@@ -231,15 +239,7 @@ async def _check_reversals(
             ).where(_invoice.c.number.in_(numbers))
         )
     }
-    reversed_ = dict(
-        (
-            await connection.execute(
-                select(_invoice.c.original_invoice_id, func.sum(_invoice.c.total_amount))
-                .where(_invoice.c.original_invoice_id.in_([o.id for o in originals.values()]))
-                .group_by(_invoice.c.original_invoice_id)
-            )
-        ).all()
-    )
+    reversed_ = await _reversed(connection, [o.id for o in originals.values()])
     existing = set(
         (
             await connection.execute(
@@ -257,17 +257,29 @@ async def _check_reversals(
         if reason is not None:
             outcome.rejects.append(Reject(reason[0], reason[1], red.raw, red.locator))
             continue
-        assert original is not None
-        reversed_[original.id] = Decimal(reversed_.get(original.id) or 0) + red.total_amount
+        if original is not None:
+            reversed_[original.id] = Decimal(reversed_.get(original.id) or 0) + red.total_amount
         accepted.append(red)
     return {number: row.id for number, row in originals.items()}, accepted
+
+
+async def _reversed(connection: AsyncConnection, ids: Sequence[int]) -> dict[int, Decimal]:
+    """How much the stored red invoices linked to each of these originals reverse."""
+    if not ids:
+        return {}
+    rows = await connection.execute(
+        select(_invoice.c.original_invoice_id, func.sum(_invoice.c.total_amount))
+        .where(_invoice.c.original_invoice_id.in_(ids))
+        .group_by(_invoice.c.original_invoice_id)
+    )
+    return {original: Decimal(total) for original, total in rows.all()}
 
 
 def _reversal_problem(
     red: InvoiceRecord, original: Any, reversed_: dict[int, Any]
 ) -> tuple[str, str] | None:
     if original is None:
-        return "original_not_found", f"original invoice {red.original_number} is not imported"
+        return None  # stored waiting for its original (`_link_waiting_reds`)
     if original.kind == InvoiceKind.RED:
         return "bad_reference", f"{red.original_number} is itself a red invoice"
     remaining = Decimal(original.total_amount) + Decimal(reversed_.get(original.id) or 0)
@@ -275,6 +287,62 @@ def _reversal_problem(
         detail = f"reverses {-red.total_amount}, {remaining} of {red.original_number} remains"
         return "over_reversal", detail
     return None
+
+
+async def _link_waiting_reds(connection: AsyncConnection, numbers: Sequence[str]) -> int:
+    """Link the stored red invoices that name one of these (normal) invoices and wait for
+    it, oldest first, while the original's remaining amount covers them."""
+    if not numbers:
+        return 0
+    waiting = (
+        await connection.execute(
+            select(
+                _invoice.c.id,
+                _invoice.c.number,
+                _invoice.c.original_number,
+                _invoice.c.total_amount,
+            )
+            .where(
+                _invoice.c.kind == InvoiceKind.RED,
+                _invoice.c.original_invoice_id.is_(None),
+                _invoice.c.original_number.in_(sorted(set(numbers))),
+            )
+            .order_by(_invoice.c.issued_at, _invoice.c.id)
+        )
+    ).all()
+    if not waiting:
+        return 0
+    originals = {
+        row.number: row
+        for row in await connection.execute(
+            select(_invoice.c.id, _invoice.c.number, _invoice.c.total_amount).where(
+                _invoice.c.number.in_({w.original_number for w in waiting}),
+                _invoice.c.kind == InvoiceKind.NORMAL,
+            )
+        )
+    }
+    reversed_ = await _reversed(connection, [o.id for o in originals.values()])
+    linked = 0
+    for red in waiting:
+        original = originals.get(red.original_number)
+        if original is None:  # the number names a red invoice: it never links
+            continue
+        remaining = Decimal(original.total_amount) + Decimal(reversed_.get(original.id) or 0)
+        if remaining + Decimal(red.total_amount) < -CENT:
+            log.warning(
+                "red invoice %s stays unlinked: it reverses %s, %s of %s remains",
+                red.number,
+                -Decimal(red.total_amount),
+                remaining,
+                original.number,
+            )
+            continue
+        await connection.execute(
+            update(_invoice).where(_invoice.c.id == red.id).values(original_invoice_id=original.id)
+        )
+        reversed_[original.id] = Decimal(reversed_.get(original.id) or 0) + red.total_amount
+        linked += 1
+    return linked
 
 
 async def _insert(
@@ -315,6 +383,7 @@ def _invoice_row(
     return {
         "number": record.number,
         "kind": record.kind,
+        "original_number": record.original_number,
         "original_invoice_id": originals.get(record.original_number or ""),
         "issued_at": record.issued_at,
         "seller_tax_id": record.seller_tax_id,

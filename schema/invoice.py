@@ -30,6 +30,10 @@ class Invoice(CatalogNode):
     buyer_name: str
     total_amount: Decimal | None = strawberry.field(description="Yuan, before tax")
     total_tax: Decimal | None
+    original_number: str | None = strawberry.field(
+        description="For a red invoice: the number of the invoice it reverses (`original` is "
+        "null until that invoice is imported)"
+    )
     seller_id: strawberry.Private[int | None]
     buyer_id: strawberry.Private[int | None]
     original_invoice_id: strawberry.Private[int | None]

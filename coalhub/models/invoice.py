@@ -31,10 +31,14 @@ class Invoice(IdMixin, Base):
     __table_args__ = (
         Index("ix_invoice_seller_issued", "seller_id", "issued_at"),
         Index("ix_invoice_buyer_issued", "buyer_id", "issued_at"),
+        # red invoices waiting for their original (imported later) are found by its number
+        Index("ix_invoice_original_number", "original_number"),
     )
 
     number: Mapped[str] = mapped_column(String(20), unique=True)  # 20 digits, no separate code
     kind: Mapped[InvoiceKind] = mapped_column(StrEnumColumn(InvoiceKind))
+    # a red invoice names its original by number; the link is set once both are stored
+    original_number: Mapped[str | None] = mapped_column(String(20))
     original_invoice_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("invoice.id"))
     issued_at: Mapped[datetime]
     # parties as printed; the ids are set when the tax id matches a registered enterprise

@@ -54,7 +54,7 @@ class Invoices:
         issued: int,
         *,
         kind: InvoiceKind = InvoiceKind.NORMAL,
-        original_id: int | None = None,
+        original: Row | None = None,
     ) -> tuple[Row, Row]:
         # the invoice, one line per quantity; returns the invoice and its first line
         invoice_id = self.keys.next("invoice")
@@ -67,7 +67,8 @@ class Invoices:
             # 数电票: year, province (15 = Inner Mongolia), channel, 15-digit sequence
             "number": f"{local_date(issued):%y}152{invoice_id + 5_000_000:015d}",
             "kind": kind,
-            "original_invoice_id": original_id,
+            "original_number": None if original is None else original["number"],
+            "original_invoice_id": None if original is None else original["id"],
             "issued_at": to_datetime(issued),
             "seller_tax_id": seller.uscc,
             "seller_name": seller.name,
@@ -92,7 +93,7 @@ class Invoices:
         per_unit_kg = 1000 if first_line["unit"] == _TONNE else 1
         kg = int(first_line["quantity"] * share * per_unit_kg)
         if issued < self.end and kg > 0:
-            self.issue(terms, [-kg], issued, kind=InvoiceKind.RED, original_id=original["id"])
+            self.issue(terms, [-kg], issued, kind=InvoiceKind.RED, original=original)
 
     def _line(self, invoice_id: int, line_no: int, terms: Terms, kg: int) -> Row:
         product = terms.product

@@ -78,14 +78,13 @@ def scenario(seller: str, buyer: str) -> tuple[list[dict[str, Any]], dict[str, i
         invoice(3, "NOT-A-TAX-ID", buyer),
         red(4, 1, seller, buyer, tonnes="10"),  # reverses a third of invoice 1
         red(5, 1, seller, buyer, tonnes="25"),  # would reverse more than remains
-        red(6, 999, seller, buyer, tonnes="1"),  # its original was never imported
+        red(6, 999, seller, buyer, tonnes="1"),  # its original is not imported: it waits
         invoice(7, seller, buyer, total_amount="1.00"),  # totals disagree with the lines
         invoice(8, seller, buyer, number="12345"),  # not a 20-digit number
         invoice(1, seller, buyer),  # sent twice
     ]
     expected = {
         "over_reversal": 1,
-        "original_not_found": 1,
         "totals_mismatch": 1,
         "bad_invoice_number": 1,
     }
@@ -165,10 +164,13 @@ async def test_invoice_files(engine: AsyncEngine, tmp_path: Path, file_format: s
         pass
     result = await stored(engine)
     invoices = result["invoices"]
-    assert sorted(invoices) == [number(k) for k in (1, 2, 3, 4)]
+    assert sorted(invoices) == [number(k) for k in (1, 2, 3, 4, 6)]
     original, reversal = invoices[number(1)], invoices[number(4)]
     assert reversal.kind == m.InvoiceKind.RED
     assert reversal.original_invoice_id == original.id
+    assert reversal.original_number == number(1)
+    waiting = invoices[number(6)]
+    assert (waiting.original_number, waiting.original_invoice_id) == (number(999), None)
     assert reversal.total_amount == Decimal("-15000.00")
     assert result["lines"][reversal.id].quantity == Decimal("-10")
     assert original.seller_id == world.enterprise_ids[0]
@@ -251,3 +253,37 @@ async def test_parties_registered_later_are_linked(engine: AsyncEngine, tmp_path
     invoices = (await stored(engine))["invoices"]
     assert invoices[number(70)].buyer_id is not None
     assert await count(engine, InvoicePartyFlag) == 0
+
+
+async def test_red_invoices_wait_for_their_original(engine: AsyncEngine, tmp_path: Path) -> None:
+    """Reds that arrive first are stored; the original links them when it arrives, oldest
+    first, as far as its amount goes."""
+    await seed_world(engine, enterprises_per_district=1, weighings_per_site=0)
+    seller, buyer = uscc("150302", 1), uscc("150303", 2)
+    reds = [
+        red(81, 80, seller, buyer, tonnes="10"),
+        red(82, 80, seller, buyer, tonnes="25"),  # more than the 20 t the first one leaves
+        red(83, 84, seller, buyer, tonnes="30"),  # all of it
+    ]
+    (tmp_path / "a.json").write_text(json.dumps(reds), encoding="utf-8")
+    async with running(TaxFiles("tax", FileSet(("*.json",), tmp_path)), engine) as first:
+        pass
+    assert first.stats.stored == 3
+    assert await reasons(engine, "tax") == {}
+    invoices = (await stored(engine))["invoices"]
+    assert [invoices[number(k)].original_invoice_id for k in (81, 82, 83)] == [None] * 3
+
+    originals = [invoice(80, seller, buyer), invoice(84, seller, buyer)]
+    (tmp_path / "b.json").write_text(json.dumps(originals), encoding="utf-8")
+    async with running(TaxFiles("tax", FileSet(("*.json",), tmp_path)), engine):
+        pass
+    invoices = (await stored(engine))["invoices"]
+    linked = {k: invoices[number(k)].original_invoice_id for k in (81, 82, 83)}
+    assert linked == {81: invoices[number(80)].id, 82: None, 83: invoices[number(84)].id}
+    # a red arriving now, with its original stored, is checked against what is linked
+    (tmp_path / "c.json").write_text(
+        json.dumps([red(85, 80, seller, buyer, tonnes="21")]), encoding="utf-8"
+    )
+    async with running(TaxFiles("tax", FileSet(("*.json",), tmp_path)), engine):
+        pass
+    assert await reasons(engine, "tax") == {"over_reversal": 1}
