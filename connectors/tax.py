@@ -290,10 +290,12 @@ def _reversal_problem(
 
 
 async def _link_waiting_reds(connection: AsyncConnection, numbers: Sequence[str]) -> int:
-    """Link the stored red invoices that name one of these (normal) invoices and wait for
-    it, oldest first, while the original's remaining amount covers them."""
-    if not numbers:
-        return 0
+    """Link the stored red invoices whose original is stored too, oldest first, while the
+    original's remaining amount covers them. Every batch looks at all waiting reds, not
+    only at those naming `numbers` (this batch's normal invoices): an original stored by
+    a concurrent transaction that could not see its red links on the next batch. A red
+    that cannot link is logged when its original arrives, not on every batch."""
+    original = _invoice.alias("original")
     waiting = (
         await connection.execute(
             select(
@@ -302,10 +304,12 @@ async def _link_waiting_reds(connection: AsyncConnection, numbers: Sequence[str]
                 _invoice.c.original_number,
                 _invoice.c.total_amount,
             )
+            .join(original, original.c.number == _invoice.c.original_number)
             .where(
-                _invoice.c.kind == InvoiceKind.RED,
+                _invoice.c.original_number.is_not(None),  # reds: ix_invoice_original_number
                 _invoice.c.original_invoice_id.is_(None),
-                _invoice.c.original_number.in_(sorted(set(numbers))),
+                _invoice.c.kind == InvoiceKind.RED,
+                original.c.kind == InvoiceKind.NORMAL,
             )
             .order_by(_invoice.c.issued_at, _invoice.c.id)
         )
@@ -323,24 +327,24 @@ async def _link_waiting_reds(connection: AsyncConnection, numbers: Sequence[str]
     }
     reversed_ = await _reversed(connection, [o.id for o in originals.values()])
     linked = 0
+    fresh = set(numbers)
     for red in waiting:
-        original = originals.get(red.original_number)
-        if original is None:  # the number names a red invoice: it never links
-            continue
-        remaining = Decimal(original.total_amount) + Decimal(reversed_.get(original.id) or 0)
+        found = originals[red.original_number]
+        remaining = Decimal(found.total_amount) + Decimal(reversed_.get(found.id) or 0)
         if remaining + Decimal(red.total_amount) < -CENT:
-            log.warning(
-                "red invoice %s stays unlinked: it reverses %s, %s of %s remains",
-                red.number,
-                -Decimal(red.total_amount),
-                remaining,
-                original.number,
-            )
+            if red.original_number in fresh:
+                log.warning(
+                    "red invoice %s stays unlinked: it reverses %s, %s of %s remains",
+                    red.number,
+                    -Decimal(red.total_amount),
+                    remaining,
+                    found.number,
+                )
             continue
         await connection.execute(
-            update(_invoice).where(_invoice.c.id == red.id).values(original_invoice_id=original.id)
+            update(_invoice).where(_invoice.c.id == red.id).values(original_invoice_id=found.id)
         )
-        reversed_[original.id] = Decimal(reversed_.get(original.id) or 0) + red.total_amount
+        reversed_[found.id] = Decimal(reversed_.get(found.id) or 0) + red.total_amount
         linked += 1
     return linked
 

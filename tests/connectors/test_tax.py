@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from coalhub import models as m
@@ -287,3 +287,26 @@ async def test_red_invoices_wait_for_their_original(engine: AsyncEngine, tmp_pat
     async with running(TaxFiles("tax", FileSet(("*.json",), tmp_path)), engine):
         pass
     assert await reasons(engine, "tax") == {"over_reversal": 1}
+
+
+async def test_a_red_whose_original_was_stored_unseen_links_on_the_next_batch(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """Two transactions at once (the original in one, its red in the other) cannot see each
+    other: the next batch of invoices, whatever they are, links the red."""
+    await seed_world(engine, enterprises_per_district=1, weighings_per_site=0)
+    seller, buyer = uscc("150302", 1), uscc("150303", 2)
+    (tmp_path / "a.json").write_text(
+        json.dumps([invoice(90, seller, buyer), red(91, 90, seller, buyer, tonnes="5")])
+    )
+    async with running(TaxFiles("tax", FileSet(("*.json",), tmp_path)), engine):
+        pass
+    async with engine.begin() as connection:  # as if stored before its original was seen
+        await connection.execute(
+            update(m.Invoice).where(m.Invoice.number == number(91)).values(original_invoice_id=None)
+        )
+    (tmp_path / "b.json").write_text(json.dumps([invoice(92, seller, buyer)]))
+    async with running(TaxFiles("tax", FileSet(("*.json",), tmp_path)), engine):
+        pass
+    invoices = (await stored(engine))["invoices"]
+    assert invoices[number(91)].original_invoice_id == invoices[number(90)].id
