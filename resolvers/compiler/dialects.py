@@ -103,7 +103,12 @@ class Postgres:
 
     def value(self, expr: Expr, kind: ValueKind) -> Expr:
         if kind.name == "datetime":
-            return cat(self._datetime(expr), lit("+00:00"))
+            # PostgreSQL's own JSON of a timestamptz is isoformat()'s text when the session's
+            # time zone is UTC (statement.py sets it) and the microseconds are zero (it trims
+            # trailing zeros of a fraction, isoformat() writes six digits): nearly every
+            # timestamp here, at half the cost of to_char
+            whole = func.date_trunc(lit("second"), expr) == expr
+            return case((whole, func.to_json(expr)), else_=func.to_json(self._datetime(expr)))
         if kind.name == "date":
             return func.to_char(expr, lit("YYYY-MM-DD"))
         if kind.name == "decimal":
@@ -113,13 +118,16 @@ class Postgres:
         return expr  # str, int, float, bool, json(b) are written by json_build_object itself
 
     def _datetime(self, expr: Expr) -> Expr:
-        # isoformat() leaves out a zero microsecond part
+        """isoformat() of a timestamptz in UTC, in any session time zone."""
         text = func.to_char(func.timezone(lit("UTC"), expr), lit('YYYY-MM-DD"T"HH24:MI:SS.US'))
-        return func.replace(text, lit(".000000"), lit(""))
+        # isoformat() leaves out a zero microsecond part
+        return cat(func.replace(text, lit(".000000"), lit("")), lit("+00:00"))
 
     def key_text(self, expr: Expr, kind: ValueKind) -> Expr:
         """A cursor key as JSON text (json.dumps of isoformat() or of the integer)."""
-        if kind.name in ("datetime", "date"):
+        if kind.name == "datetime":
+            return cat(lit('"'), self._datetime(expr), lit('"'))
+        if kind.name == "date":
             return cat(lit('"'), self.value(expr, kind), lit('"'))
         return cast(expr, Text)
 

@@ -85,7 +85,8 @@ class Connections:
             self.dsn,
             statement_cache_size=256,
             max_cacheable_statement_size=256 * 1024,
-            server_settings={"application_name": APPLICATION_NAME},  # for pg_stat_activity
+            # application_name: for pg_stat_activity; TimeZone: dialects.Postgres.value
+            server_settings={"application_name": APPLICATION_NAME, "TimeZone": "UTC"},
         )
 
     async def close(self) -> None:

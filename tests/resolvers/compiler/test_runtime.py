@@ -4,12 +4,14 @@ the executor in data, errors and audit record."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select, update
 
 from bench.query_bench import TRACE_QUERY
+from coalhub.models import WeighRecord
 from coalhub.settings import Settings
 from resolvers.compiler.dialects import b64
 from schema.build import build_schema
@@ -96,6 +98,31 @@ async def test_pages_walk_like_the_executor(twin: Twin) -> None:
             break
         after = page["pageInfo"]["endCursor"]
     assert pages > 1
+
+
+async def test_timestamps_with_fractions_of_a_second(twin: Twin) -> None:
+    """Whole seconds, a fraction with trailing zeros, and six digits: written, and paged
+    by cursor, exactly as the executor writes them."""
+    async with twin.engine.begin() as connection:
+        ids = (await connection.scalars(select(WeighRecord.id).order_by(WeighRecord.id))).all()
+        for n, micro in zip(ids[:6], (0, 120000, 123456, 500000, 1, 999999), strict=True):
+            moment = datetime(2020, 1, 1, 3, 4, 5, micro, tzinfo=UTC) + timedelta(seconds=n)
+            await connection.execute(
+                update(WeighRecord).where(WeighRecord.id == n).values(weighed_at=moment)
+            )
+    client = await transport(twin)
+    query = """query($after: String) { weighRecords(first: 2, after: $after,
+        filter: {since: "2020-01-01T00:00:00Z", until: "2020-01-02T00:00:00Z"}) {
+        edges { cursor node { weighedAt } } pageInfo { hasNextPage endCursor } } }"""
+    after, seen = None, []
+    while True:
+        page = (await agree(client, query, {"after": after})).body["data"]["weighRecords"]
+        seen += [edge["node"]["weighedAt"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == 6
+    assert any(".120000+00:00" in moment for moment in seen)
 
 
 async def test_nested_connections_with_cursors_and_filters(twin: Twin) -> None:
