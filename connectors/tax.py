@@ -289,7 +289,7 @@ def _reversal_problem(
     return None
 
 
-async def _link_waiting_reds(connection: AsyncConnection, numbers: Sequence[str]) -> int:
+async def _link_waiting_reds(connection: AsyncConnection, numbers: Sequence[str]) -> None:
     """Link the stored red invoices whose original is stored too, oldest first, while the
     original's remaining amount covers them. Every batch looks at all waiting reds, not
     only at those naming `numbers` (this batch's normal invoices): an original stored by
@@ -301,8 +301,10 @@ async def _link_waiting_reds(connection: AsyncConnection, numbers: Sequence[str]
             select(
                 _invoice.c.id,
                 _invoice.c.number,
-                _invoice.c.original_number,
                 _invoice.c.total_amount,
+                original.c.id.label("original_id"),
+                original.c.number.label("original_number"),
+                original.c.total_amount.label("original_amount"),
             )
             .join(original, original.c.number == _invoice.c.original_number)
             .where(
@@ -315,22 +317,11 @@ async def _link_waiting_reds(connection: AsyncConnection, numbers: Sequence[str]
         )
     ).all()
     if not waiting:
-        return 0
-    originals = {
-        row.number: row
-        for row in await connection.execute(
-            select(_invoice.c.id, _invoice.c.number, _invoice.c.total_amount).where(
-                _invoice.c.number.in_({w.original_number for w in waiting}),
-                _invoice.c.kind == InvoiceKind.NORMAL,
-            )
-        )
-    }
-    reversed_ = await _reversed(connection, [o.id for o in originals.values()])
-    linked = 0
+        return
+    reversed_ = await _reversed(connection, sorted({red.original_id for red in waiting}))
     fresh = set(numbers)
     for red in waiting:
-        found = originals[red.original_number]
-        remaining = Decimal(found.total_amount) + Decimal(reversed_.get(found.id) or 0)
+        remaining = Decimal(red.original_amount) + reversed_.get(red.original_id, Decimal(0))
         if remaining + Decimal(red.total_amount) < -CENT:
             if red.original_number in fresh:
                 log.warning(
@@ -338,15 +329,17 @@ async def _link_waiting_reds(connection: AsyncConnection, numbers: Sequence[str]
                     red.number,
                     -Decimal(red.total_amount),
                     remaining,
-                    found.number,
+                    red.original_number,
                 )
             continue
         await connection.execute(
-            update(_invoice).where(_invoice.c.id == red.id).values(original_invoice_id=found.id)
+            update(_invoice)
+            .where(_invoice.c.id == red.id)
+            .values(original_invoice_id=red.original_id)
         )
-        reversed_[found.id] = Decimal(reversed_.get(found.id) or 0) + red.total_amount
-        linked += 1
-    return linked
+        reversed_[red.original_id] = reversed_.get(red.original_id, Decimal(0)) + Decimal(
+            red.total_amount
+        )
 
 
 async def _insert(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Hashable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,17 +136,13 @@ class CompiledReads:
         except DeclineError as declined:
             self.stats.fallbacks[str(declined)] += 1
             return None
-        data = await self._answer(
-            document,
-            operation,
-            query,
-            execution.operation_name,
-            execution.variables,
-            execution.context,
+        name, given = execution.operation_name, execution.variables
+        data = await self._counted(
+            self._data(document, operation, query, name, given, execution.context)
         )
         if data is None:
             return None
-        name = execution.operation_name  # as given, else the first operation's (strawberry)
+        # `name`: as given, else the first operation's (strawberry's operation_name)
         if (query, name) not in self._prepared:
             found = Prepared(
                 query, name, document, operation, root_fields(document), page_variables(document)
@@ -161,29 +157,24 @@ class CompiledReads:
     ) -> SplicedData | None:
         """Without strawberry's pipeline: the response's data (row counts and FORBIDDEN
         entries in the context, as in `answer`), or None for the executor."""
-        data = await self._answer(
-            prepared.document,
-            prepared.operation,
-            prepared.query,
-            prepared.operation_name,
-            variables,
-            context,
+        data = await self._counted(
+            self._data(
+                prepared.document,
+                prepared.operation,
+                prepared.query,
+                prepared.operation_name,
+                variables,
+                context,
+            )
         )
         if data is not None:
             self.stats.prepared += 1
         return data
 
-    async def _answer(
-        self,
-        document: DocumentNode,
-        operation: OperationDefinitionNode,
-        query: str,
-        operation_name: str | None,
-        given: dict[str, Any] | None,
-        context: RequestContext,
-    ) -> SplicedData | None:
+    async def _counted(self, answering: Awaitable[SplicedData]) -> SplicedData | None:
+        """The answer, or None for the executor; either way counted."""
         try:
-            data = await self._data(document, operation, query, operation_name, given, context)
+            data = await answering
         except DeclineError as declined:
             self.stats.fallbacks[str(declined)] += 1
             return None
