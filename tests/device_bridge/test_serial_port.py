@@ -1,8 +1,6 @@
 """The serial reader against a real pseudo-terminal standing in for the indicator."""
 
 import asyncio
-import os
-import tty
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -17,6 +15,7 @@ from device_bridge.protocols.base import Reading, WeightKind, hex_pair, xor_of
 from device_bridge.protocols.framing import Framer
 from device_bridge.protocols.yaohua_a9 import Command
 from device_bridge.serial_port import SerialIndicator, SerialSettings
+from tests.device_bridge.peers import PtyIndicator
 
 FRAME_INTERVAL = 0.05  # 20 frames/s, as an A9 sends them at 9600 baud
 FAST_BACKOFF = BackoffPolicy(initial=0.02, maximum=0.1)
@@ -30,46 +29,6 @@ def a9_frame(weight: int) -> bytes:
 def a9_reply(command: bytes, weight: int) -> bytes:
     covered = b"A" + command + b"%+07d0" % weight
     return b"\x02" + covered + hex_pair(xor_of(covered)) + b"\x03"
-
-
-class PtyIndicator:
-    """The indicator's end of a pseudo-terminal. The reader opens ``path``, a
-    symlink as udev makes under /dev/serial/by-id: unplugging removes it and closes
-    the pty, plugging in again points it at a new pty."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._master: int | None = None
-        self._slave: int | None = None
-
-    def plug_in(self) -> None:
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)  # no echo or line editing, whenever pyserial gets to it
-        os.set_blocking(self._master, False)
-        self.path.symlink_to(os.ttyname(self._slave))
-
-    def unplug(self) -> None:
-        assert self._master is not None
-        assert self._slave is not None
-        os.close(self._master)
-        os.close(self._slave)
-        self._master = self._slave = None
-        self.path.unlink()
-
-    def send(self, data: bytes) -> None:
-        assert self._master is not None
-        os.write(self._master, data)
-
-    def receive(self) -> bytes:
-        assert self._master is not None
-        try:
-            return os.read(self._master, 1024)
-        except BlockingIOError:
-            return b""
-
-    @property
-    def plugged_in(self) -> bool:
-        return self._master is not None
 
 
 @pytest.fixture
