@@ -37,11 +37,11 @@ from tests.device_bridge.peers import (
 TARE, GROSS = 17020, 49160
 
 
-def modbus_site(site: Site, hub_url: str, tmp_path: Path, modbus_port: int) -> Path:
-    camera_port = free_port()
-    cameras = f"""
+def gate_camera(port: int) -> str:
+    """The [cameras] section: one Vzenith camera at the gate, pushing to `port`."""
+    return f"""
 [cameras]
-listen = "127.0.0.1:{camera_port}"
+listen = "127.0.0.1:{port}"
 dedupe_seconds = 0.05  # trucks come back within a second here, not after loading
 
 [[cameras.sources]]
@@ -49,6 +49,10 @@ id = "gate"
 address = "127.0.0.1"
 vendor = "vzenith"
 """
+
+
+def modbus_site(site: Site, hub_url: str, tmp_path: Path, modbus_port: int) -> Path:
+    cameras = gate_camera(free_port())
     devices = f"""
 [[devices]]
 code = "WB1"
@@ -229,17 +233,7 @@ async def test_a_modbus_server_restart_mid_session_loses_and_repeats_nothing(
 
 
 def serial_site(site: Site, hub_url: str, tmp_path: Path, port: Path) -> Path:
-    camera_port = free_port()
-    cameras = f"""
-[cameras]
-listen = "127.0.0.1:{camera_port}"
-dedupe_seconds = 0.05  # trucks come back within a second here, not after loading
-
-[[cameras.sources]]
-id = "gate"
-address = "127.0.0.1"
-vendor = "vzenith"
-"""
+    cameras = gate_camera(free_port())
     devices = f"""
 [[devices]]
 code = "WB1"
